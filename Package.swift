@@ -1,0 +1,74 @@
+// swift-tools-version:6.2
+//
+// Sidetap: a virtual packet-capture security tap.
+// Data flow, one module per stage:
+//   SidetapCapture → SidetapSelect → SidetapRing → SidetapPorts, assembled by SidetapDaemon.
+// Every stage module meets the others only through SidetapCore's types and protocols;
+// SidetapPcap is the only module that touches libpcap (through CPcap).
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "sidetap",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sidetap", targets: ["sidetap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "SidetapCore", swiftSettings: strict),
+        .target(name: "SidetapPcap", dependencies: ["CPcap", "SidetapCore"], swiftSettings: strict),
+        .target(name: "SidetapCapture", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: strict),
+        .target(name: "SidetapRing", dependencies: ["SidetapCore"], swiftSettings: strict),
+        .target(name: "SidetapSelect", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: strict),
+        .target(name: "SidetapPorts", dependencies: ["SidetapCore"], swiftSettings: strict),
+        .target(name: "SidetapTraffic", dependencies: ["SidetapCore"], swiftSettings: strict),
+        .target(
+            name: "SidetapDaemon",
+            dependencies: [
+                "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapRing", "SidetapSelect",
+                "SidetapPorts", "SidetapTraffic",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SidetapTestKit",
+            dependencies: ["SidetapCore", "SidetapPcap", "SidetapTraffic"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "sidetap",
+            dependencies: [
+                "SidetapDaemon", "SidetapCore", "SidetapTraffic",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SidetapCoreTests", dependencies: ["SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapPcapTests", dependencies: ["SidetapPcap", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapCaptureTests", dependencies: ["SidetapCapture", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapRingTests", dependencies: ["SidetapRing", "SidetapCore"], swiftSettings: strict),
+        .testTarget(name: "SidetapSelectTests", dependencies: ["SidetapSelect", "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapTrafficTests", dependencies: ["SidetapTraffic", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+    ]
+)

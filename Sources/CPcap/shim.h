@@ -1,0 +1,2 @@
+// libpcap for Swift: the public header only.
+#include <pcap/pcap.h>

@@ -1,0 +1,38 @@
+/// A write failure, without allocation: the errno and the operation that failed.
+public struct PortWriteError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `errno` of the failed call.
+    public var code: Int32
+    /// What was being done ("write", "open", "rename").
+    public var operation: StaticString
+
+    public init(code: Int32, operation: StaticString) {
+        self.code = code
+        self.operation = operation
+    }
+
+    public static func == (a: PortWriteError, b: PortWriteError) -> Bool {
+        a.code == b.code && a.operation.description == b.operation.description
+    }
+
+    public var description: String { "\(operation): \(SystemError.message(code))" }
+}
+
+/// An output port's writer: framing plus the write to a file, socket, device or nowhere.
+///
+/// Deciding whether a port sees a packet is the selector's job and pacing is the token
+/// bucket's; a `Port` only writes. All methods are called from the port's own worker thread.
+public protocol Port: AnyObject {
+    /// The port's name from the config.
+    var name: String { get }
+    /// Prepares to write packets from these sources (indexed by `OutboundPacket.sourceIndex`).
+    /// May block (a FIFO waiting for its reader); the worker thread absorbs that.
+    func open(sources: [SourceDescription]) throws
+    /// Writes one packet. A failure drops that packet only; the port stays usable.
+    func write(_ packet: OutboundPacket) throws(PortWriteError)
+    /// Pushes buffered bytes out; called when the port's ring runs empty.
+    func flush() throws(PortWriteError)
+    /// Called about every 100 ms with the wall clock, traffic or not (time-based rotation).
+    func tick(wallNanos: Int64) throws(PortWriteError)
+    /// Flushes and closes everything; after this the port writes nothing more.
+    func close() throws
+}
