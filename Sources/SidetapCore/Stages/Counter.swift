@@ -14,6 +14,12 @@ public final class Counter: Sendable {
         storage.store(storage.load(ordering: .relaxed) &+ amount, ordering: .relaxed)
     }
 
+    /// Replaces the value; for a writer that tallies locally and publishes once per batch.
+    @inlinable
+    public func publish(_ value: UInt64) {
+        storage.store(value, ordering: .relaxed)
+    }
+
     /// The current value, from any thread.
     @inlinable
     public var value: UInt64 { storage.load(ordering: .relaxed) }

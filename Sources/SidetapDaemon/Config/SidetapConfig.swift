@@ -1,0 +1,368 @@
+import Foundation
+import Yams
+
+/// The whole configuration: sources, ports and engine options, as read from one YAML file.
+public struct SidetapConfig: Sendable {
+    /// The file it came from ("<embedded default>" for the built-in job).
+    public var file: String
+    /// Directory relative paths are resolved against.
+    public var baseDirectory: String
+    public var sources: [SourceConfig]
+    public var ports: [PortConfig]
+    public var options: EngineOptions
+
+    public init(file: String, baseDirectory: String, sources: [SourceConfig], ports: [PortConfig], options: EngineOptions) {
+        self.file = file
+        self.baseDirectory = baseDirectory
+        self.sources = sources
+        self.ports = ports
+        self.options = options
+    }
+}
+
+/// Where in the config file an item was declared, for later error messages.
+public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One packet source.
+public struct SourceConfig: Sendable {
+    /// How a capture file is read.
+    public enum Reader: String, Sendable { case auto, mmap, libpcap }
+    public var name: String
+    /// Capture file (pcap or pcapng), absolute.
+    public var file: String
+    public var guest: String?
+    public var reader: Reader
+    public var location: ConfigLocation
+}
+
+/// The kinds of output port this build has.
+public enum PortKind: String, Sendable, CaseIterable {
+    case file, stream, discard
+}
+
+/// Capture file formats ports write.
+public enum CaptureFormat: String, Sendable, CaseIterable {
+    case pcap, pcapng
+}
+
+/// One output port.
+public struct PortConfig: Sendable {
+    public var name: String
+    public var kind: PortKind
+    /// Rules file, absolute.
+    public var rules: String
+    /// Output path (file ports), "-" or a FIFO path (stream ports); nil for discard.
+    public var path: String?
+    public var format: CaptureFormat
+    /// Nanosecond (true) or microsecond timestamps.
+    public var nanosecond: Bool
+    public var rotate: RotateConfig?
+    public var rate: RateConfig?
+    public var slice: Int?
+    public var sample: Int?
+    public var group: String?
+    /// pcapng section comment (file ports).
+    public var comment: String?
+    public var location: ConfigLocation
+}
+
+/// File rotation settings.
+public struct RotateConfig: Sendable, Equatable {
+    public var maxBytes: Int?
+    public var intervalSeconds: Int?
+    public var keep: Int?
+}
+
+/// Token-bucket settings.
+public struct RateConfig: Sendable, Equatable {
+    public var packetsPerSecond: Double?
+    public var bitsPerSecond: Double?
+    public var burstPackets: Int?
+    public var burstBytes: Int?
+}
+
+/// Engine-wide options.
+public struct EngineOptions: Sendable, Equatable {
+    /// What a source does when a port's ring is full.
+    public enum Overflow: String, Sendable {
+        /// `wait` for file sources read at top speed (nothing is lost), `drop` otherwise.
+        case auto
+        /// The source waits for the slow port (offline processing; lossless).
+        case wait
+        /// The packet is dropped for that port and counted (live behaviour).
+        case drop
+    }
+    /// Whether the terminal status line is shown.
+    public enum Status: String, Sendable { case auto, on, off }
+
+    public var ringSlots: Int = 65_536
+    public var ringBytes: Int = 32 << 20
+    public var flowCache: Int = 65_536
+    public var overflow: Overflow = .auto
+    public var status: Status = .auto
+    public init() {}
+}
+
+extension SidetapConfig {
+    /// Reads and validates a YAML config file.
+    public static func load(path: String) throws(ConfigErrors) -> SidetapConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)")])
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(text, file: path, baseDirectory: directory)
+    }
+
+    /// Parses YAML text; `baseDirectory` resolves relative paths; `rulesDirectory`, when set,
+    /// resolves relative rules paths instead (the embedded default finds filters/ that way).
+    public static func parse(_ text: String, file: String, baseDirectory: String, rulesDirectory: String? = nil) throws(ConfigErrors) -> SidetapConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigErrors([ConfigError(file: file, line: 1, column: 1, message: "the file is empty; it needs 'sources' and 'ports'")])
+            }
+            root = node
+        } catch let error as ConfigErrors {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigErrors([yamlError(error, file: file)])
+        } catch {
+            throw ConfigErrors([ConfigError(file: file, line: 0, column: 0, message: "YAML: \(error)")])
+        }
+        let parser = ConfigParser(file: file, base: baseDirectory, rulesBase: rulesDirectory ?? baseDirectory)
+        return try parser.parse(ConfigNode(node: root, file: file))
+    }
+
+    static func yamlError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
+            let where_ = context.map { "\($0.text) " } ?? ""
+            return ConfigError(file: file, line: mark.line, column: mark.column, message: "YAML: \(where_)\(problem)")
+        case .composer(let context, let problem, let mark, _):
+            let where_ = context.map { "\($0.text) " } ?? ""
+            return ConfigError(file: file, line: mark.line, column: mark.column, message: "YAML: \(where_)\(problem)")
+        default:
+            return ConfigError(file: file, line: 0, column: 0, message: "YAML: \(error)")
+        }
+    }
+}
+
+/// Turns the YAML tree into a `SidetapConfig`, collecting every error it can.
+struct ConfigParser {
+    let file: String
+    let base: String
+    let rulesBase: String
+
+    init(file: String, base: String, rulesBase: String) {
+        self.file = file
+        self.base = base
+        self.rulesBase = rulesBase
+    }
+
+    func resolve(_ path: String, against directory: String) -> String {
+        if path == "-" || path.hasPrefix("/") { return path }
+        return URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
+    }
+
+    func location(_ node: ConfigNode) -> ConfigLocation {
+        ConfigLocation(file: file, line: node.line, column: node.column)
+    }
+
+    func parse(_ root: ConfigNode) throws(ConfigErrors) -> SidetapConfig {
+        var errors: [ConfigError] = []
+        func collect(_ body: () throws(ConfigError) -> Void) {
+            do { try body() } catch { errors.append(error) }
+        }
+        let top: MappingReader
+        do {
+            top = try root.requireMapping("the config", keys: ["sources", "ports", "options"])
+        } catch {
+            throw ConfigErrors([error])
+        }
+        var options = EngineOptions()
+        if let node = top["options"] { collect { () throws(ConfigError) in options = try parseOptions(node) } }
+        var sources: [SourceConfig] = []
+        var ports: [PortConfig] = []
+        do {
+            for node in try top.require("sources").requireSequence("sources") {
+                collect { () throws(ConfigError) in sources.append(try parseSource(node)) }
+            }
+        } catch { errors.append(error) }
+        do {
+            for node in try top.require("ports").requireSequence("ports") {
+                collect { () throws(ConfigError) in ports.append(try parsePort(node)) }
+            }
+        } catch { errors.append(error) }
+        checkUnique(sources.map { ($0.name, $0.location) }, what: "source", into: &errors)
+        checkUnique(ports.map { ($0.name, $0.location) }, what: "port", into: &errors)
+        if errors.isEmpty && sources.isEmpty { errors.append(top.owner.error("'sources' is empty: name at least one source")) }
+        if errors.isEmpty && ports.isEmpty { errors.append(top.owner.error("'ports' is empty: name at least one port")) }
+        if ports.count > 64 { errors.append(top.owner.error("at most 64 ports are supported, got \(ports.count)")) }
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        return SidetapConfig(file: file, baseDirectory: base, sources: sources, ports: ports, options: options)
+    }
+
+    func checkUnique(_ names: [(String, ConfigLocation)], what: String, into errors: inout [ConfigError]) {
+        var seen: [String: ConfigLocation] = [:]
+        for (name, location) in names {
+            if let first = seen[name] {
+                errors.append(ConfigError(file: file, line: location.line, column: location.column,
+                                          message: "duplicate \(what) name '\(name)' (first declared at line \(first.line))"))
+            } else {
+                seen[name] = location
+            }
+        }
+    }
+
+    static func validName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+
+    func name(_ node: ConfigNode, _ what: String) throws(ConfigError) -> String {
+        let value = try node.requireString("\(what) name")
+        guard Self.validName(value) else { throw node.error("\(what) name '\(value)' may hold only letters, digits, '-', '_' and '.' (at most 64)") }
+        return value
+    }
+
+    func parseSource(_ node: ConfigNode) throws(ConfigError) -> SourceConfig {
+        let m = try node.requireMapping("a source", keys: ["name", "file", "guest", "reader"])
+        let name = try name(m.require("name"), "source")
+        let fileNode = try m.require("file")
+        let path = resolve(try fileNode.requireString("file"), against: base)
+        var guest: String? = nil
+        if let g = m["guest"] { guest = try self.name(g, "guest") }
+        var reader = SourceConfig.Reader.auto
+        if let r = m["reader"] {
+            reader = try r.requireChoice("reader", [("auto", .auto), ("mmap", .mmap), ("libpcap", .libpcap)])
+        }
+        return SourceConfig(name: name, file: path, guest: guest, reader: reader, location: location(node))
+    }
+
+    func parsePort(_ node: ConfigNode) throws(ConfigError) -> PortConfig {
+        let m = try node.requireMapping("a port", keys: [
+            "name", "kind", "rules", "path", "format", "precision", "rotate", "rate", "slice", "sample", "group", "comment",
+        ])
+        let name = try name(m.require("name"), "port")
+        let kind: PortKind = try m.require("kind").requireChoice("kind", PortKind.allCases.map { ($0.rawValue, $0) })
+        let rules = resolve(try m.require("rules").requireString("rules"), against: rulesBase)
+        var path: String? = nil
+        if let p = m["path"] { path = resolve(try p.requireString("path"), against: base) }
+        switch kind {
+        case .file:
+            guard path != nil, path != "-" else { throw (m["path"] ?? node).error("a file port needs 'path', the capture file to write") }
+        case .stream:
+            guard path != nil else { throw node.error("a stream port needs 'path': '-' for standard output or a named pipe") }
+        case .discard:
+            if let p = m["path"] { throw p.error("a discard port writes nothing and takes no 'path'") }
+        }
+        var format = CaptureFormat.pcap
+        if let f = m["format"] {
+            format = try f.requireChoice("format", CaptureFormat.allCases.map { ($0.rawValue, $0) })
+        } else if let path, path.hasSuffix(".pcapng") {
+            format = .pcapng
+        }
+        var nanosecond = true
+        if let p = m["precision"] { nanosecond = try p.requireChoice("precision", [("nano", true), ("micro", false)]) }
+        var rotate: RotateConfig? = nil
+        if let r = m["rotate"] {
+            guard kind == .file else { throw r.error("only file ports rotate") }
+            rotate = try parseRotate(r)
+        }
+        var rate: RateConfig? = nil
+        if let r = m["rate"] { rate = try parseRate(r) }
+        var slice: Int? = nil
+        if let s = m["slice"] { slice = try s.requireInt("slice", range: 14...262_144) }
+        var sample: Int? = nil
+        if let s = m["sample"] { sample = try parseSample(s) }
+        var group: String? = nil
+        if let g = m["group"] { group = try self.name(g, "group") }
+        var comment: String? = nil
+        if let c = m["comment"] { comment = try c.requireString("comment") }
+        return PortConfig(name: name, kind: kind, rules: rules, path: path, format: format, nanosecond: nanosecond,
+                          rotate: rotate, rate: rate, slice: slice, sample: sample, group: group, comment: comment,
+                          location: location(node))
+    }
+
+    /// `sample: 10` or `sample: 1/10` both keep one flow in ten.
+    func parseSample(_ node: ConfigNode) throws(ConfigError) -> Int {
+        let text = (node.string ?? "").trimmingSpaces
+        let digits = text.hasPrefix("1/") ? String(text.dropFirst(2)) : text
+        guard let n = Int(digits), n >= 1, n <= 1_000_000 else {
+            throw node.error("sample must be N or 1/N with N between 1 and 1000000, got \(node.describe)")
+        }
+        return n
+    }
+
+    func parseRotate(_ node: ConfigNode) throws(ConfigError) -> RotateConfig {
+        let m = try node.requireMapping("rotate", keys: ["size", "every", "keep"])
+        var config = RotateConfig()
+        if let s = m["size"] {
+            guard let bytes = Quantities.bytes(s.string ?? ""), bytes >= 4096 else {
+                throw s.error("rotate.size must be a size of at least 4KiB such as 100MiB, got \(s.describe)")
+            }
+            config.maxBytes = bytes
+        }
+        if let e = m["every"] {
+            guard let seconds = Quantities.seconds(e.string ?? ""), seconds >= 1, seconds == seconds.rounded() else {
+                throw e.error("rotate.every must be a whole number of seconds of at least 1s such as 60s, 15m, 1h, got \(e.describe)")
+            }
+            config.intervalSeconds = Int(seconds)
+        }
+        if let k = m["keep"] { config.keep = try k.requireInt("rotate.keep", range: 1...1_000_000) }
+        guard config.maxBytes != nil || config.intervalSeconds != nil else {
+            throw node.error("rotate needs 'size' and/or 'every'")
+        }
+        return config
+    }
+
+    func parseRate(_ node: ConfigNode) throws(ConfigError) -> RateConfig {
+        let m = try node.requireMapping("rate", keys: ["pps", "bps", "mbps", "burst", "burst_bytes"])
+        var config = RateConfig()
+        if let p = m["pps"] {
+            guard let value = Quantities.packetsPerSecond(p.string ?? "") else { throw p.error("rate.pps must be a positive number such as 10000 or 10k, got \(p.describe)") }
+            config.packetsPerSecond = value
+        }
+        if let b = m["bps"] {
+            guard let value = Quantities.bitsPerSecond(b.string ?? "") else { throw b.error("rate.bps must be a bit rate such as 50M or 1.5Gbps, got \(b.describe)") }
+            config.bitsPerSecond = value
+        }
+        if let b = m["mbps"] {
+            guard config.bitsPerSecond == nil else { throw b.error("give either rate.bps or rate.mbps, not both") }
+            guard let value = Double((b.string ?? "").trimmingSpaces), value > 0 else { throw b.error("rate.mbps must be a positive number of megabits per second, got \(b.describe)") }
+            config.bitsPerSecond = value * 1e6
+        }
+        if let b = m["burst"] { config.burstPackets = try b.requireInt("rate.burst (packets)", range: 1...100_000_000) }
+        if let b = m["burst_bytes"] {
+            guard let value = Quantities.bytes(b.string ?? ""), value >= 64 else { throw b.error("rate.burst_bytes must be a size of at least 64 bytes, got \(b.describe)") }
+            config.burstBytes = value
+        }
+        guard config.packetsPerSecond != nil || config.bitsPerSecond != nil else { throw node.error("rate needs 'pps' and/or 'bps' (or 'mbps')") }
+        if config.burstPackets != nil && config.packetsPerSecond == nil { throw node.error("rate.burst counts packets and needs rate.pps") }
+        if config.burstBytes != nil && config.bitsPerSecond == nil { throw node.error("rate.burst_bytes needs rate.bps or rate.mbps") }
+        return config
+    }
+
+    func parseOptions(_ node: ConfigNode) throws(ConfigError) -> EngineOptions {
+        let m = try node.requireMapping("options", keys: ["ring_slots", "ring_bytes", "flow_cache", "overflow", "status"])
+        var options = EngineOptions()
+        if let n = m["ring_slots"] { options.ringSlots = try n.requireInt("ring_slots", range: 64...(1 << 24)) }
+        if let n = m["ring_bytes"] {
+            guard let value = Quantities.bytes(n.string ?? ""), value >= 1 << 16, value <= 1 << 34 else {
+                throw n.error("ring_bytes must be a size between 64KiB and 16GiB, got \(n.describe)")
+            }
+            options.ringBytes = value
+        }
+        if let n = m["flow_cache"] { options.flowCache = try n.requireInt("flow_cache", range: 1024...(1 << 26)) }
+        if let n = m["overflow"] { options.overflow = try n.requireChoice("overflow", [("auto", .auto), ("wait", .wait), ("drop", .drop)]) }
+        if let n = m["status"] { options.status = try n.requireChoice("status", [("auto", .auto), ("on", .on), ("off", .off)]) }
+        return options
+    }
+}

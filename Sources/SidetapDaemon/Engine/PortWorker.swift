@@ -1,0 +1,132 @@
+import SidetapCore
+import SidetapPorts
+import SidetapRing
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The output side for one port, on its own thread: drain this port's rings (one per source)
+/// → token bucket → `Port.write`; flush when idle; tick about every 100 ms.
+///
+/// A slow or failing port only ever fills its own rings; the sources never wait for it
+/// unless the overflow policy is `wait` (offline processing).
+final class PortWorker: @unchecked Sendable {
+    let index: Int
+    let port: any Port
+    let kind: String
+    let rings: [PacketRing]            // one per source
+    let sources: [SourceDescription]
+    var bucket: TokenBucket?
+    let timeSource: any TimeSource
+    /// True once every producer has finished; set by the engine.
+    let producersFinished = Atomic<Bool>(false)
+
+    let sent = Counter()
+    let sentBytes = Counter()
+    let rateLimited = Counter()
+    let writeErrors = Counter()
+    private let errorLock = Mutex<String?>(nil)
+    /// Open outcome: nil while opening, then "" for success or the error text.
+    private let openOutcome = Mutex<String?>(nil)
+
+    init(index: Int, port: any Port, kind: String, rings: [PacketRing], sources: [SourceDescription], bucket: TokenBucket?, timeSource: any TimeSource) {
+        self.index = index
+        self.port = port
+        self.kind = kind
+        self.rings = rings
+        self.sources = sources
+        self.bucket = bucket
+        self.timeSource = timeSource
+    }
+
+    var lastError: String? { errorLock.withLock { $0 } }
+
+    /// Blocks until the worker has opened its port; returns the error text on failure.
+    func waitUntilOpened() -> String? {
+        var backoff = IdleBackoff()
+        while true {
+            if let outcome = openOutcome.withLock({ $0 }) { return outcome.isEmpty ? nil : outcome }
+            backoff.pause()
+        }
+    }
+
+    var queued: Int { rings.reduce(0) { $0 + $1.occupancy } }
+
+    func run() {
+        do {
+            try port.open(sources: sources)
+            openOutcome.withLock { $0 = "" }
+        } catch {
+            openOutcome.withLock { $0 = "\(error)" }
+            return
+        }
+        let tickInterval: Int64 = 100_000_000
+        var nextTick = timeSource.monotonicNanos() + tickInterval
+        var dirty = false
+        var backoff = IdleBackoff()
+        var localSent: UInt64 = 0
+        var localBytes: UInt64 = 0
+        var localRate: UInt64 = 0
+        var localErrors: UInt64 = 0
+        var lastErrorCode: PortWriteError? = nil
+        let port = self.port
+        let limited = bucket != nil
+
+        func publish() {
+            sent.publish(localSent)
+            sentBytes.publish(localBytes)
+            rateLimited.publish(localRate)
+            writeErrors.publish(localErrors)
+            if let error = lastErrorCode {
+                errorLock.withLock { $0 = error.description }
+                lastErrorCode = nil
+            }
+        }
+
+        while true {
+            var consumed = 0
+            let now = limited ? timeSource.monotonicNanos() : 0
+            for ring in rings {
+                consumed += ring.consume(limit: 512) { entry in
+                    if limited, !bucket!.admit(wireBytes: Int(entry.length), nowNanos: now) {
+                        localRate &+= 1
+                        return
+                    }
+                    let packet = OutboundPacket(
+                        bytes: entry.buffer, wireLength: entry.wireLength, timestampNanos: entry.timestampNanos,
+                        sourceIndex: entry.sourceIndex, linkType: sources[Int(entry.sourceIndex)].linkType)
+                    do {
+                        try port.write(packet)
+                        localSent &+= 1
+                        localBytes &+= UInt64(entry.length)
+                    } catch {
+                        localErrors &+= 1
+                        lastErrorCode = error
+                    }
+                }
+            }
+            if consumed > 0 {
+                dirty = true
+                backoff.reset()
+                publish()
+            } else {
+                if dirty {
+                    do { try port.flush() } catch { localErrors &+= 0; lastErrorCode = error }
+                    dirty = false
+                    publish()
+                }
+                if producersFinished.load(ordering: .acquiring) && rings.allSatisfy(\.isEmpty) { break }
+                backoff.pause()
+            }
+            let clock = timeSource.monotonicNanos()
+            if clock >= nextTick {
+                nextTick = clock + tickInterval
+                do { try port.tick(wallNanos: timeSource.wallNanos()) } catch { lastErrorCode = error }
+            }
+        }
+        do { try port.flush() } catch { lastErrorCode = error }
+        do { try port.close() } catch { errorLock.withLock { $0 = "close: \(error)" } }
+        publish()
+    }
+}

@@ -1,0 +1,136 @@
+import SidetapCore
+import SidetapRing
+import SidetapSelect
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The capture side of the pipeline for one source, on its own thread:
+/// poll → decode → flow key → selector → push to each chosen port's ring.
+///
+/// Per packet it allocates nothing and takes no lock: the decoded packet is reused, the
+/// selector's flow cache is preallocated, rings are SPSC, and counters are kept in plain
+/// locals and published once per batch.
+final class SourceWorker: @unchecked Sendable {
+    let index: UInt16
+    let source: any PacketSource
+    let description: SourceDescription
+    let rings: [PacketRing]          // one per port, this source is their only producer
+    let selector: Selector
+    let waitWhenFull: Bool
+    let batch: Int
+
+    // Published counters (single writer: this worker).
+    let packets = Counter()
+    let bytes = Counter()
+    let decodeIncomplete = Counter()
+    let selected: [Counter]
+    let ringFull: [Counter]
+    let finished = Atomic<Bool>(false)
+    let stopRequested = Atomic<Bool>(false)
+    private(set) var failure: String?
+
+    init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256) {
+        self.index = index
+        self.source = source
+        self.description = source.description
+        self.rings = rings
+        self.selector = selector
+        self.waitWhenFull = waitWhenFull
+        self.batch = batch
+        selected = rings.map { _ in Counter() }
+        ringFull = rings.map { _ in Counter() }
+    }
+
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        source.stop()
+    }
+
+    /// The capture loop; returns at end of input, on stop, or on a fatal source error.
+    func run() {
+        defer {
+            for ring in rings { ring.publish() }
+            finished.store(true, ordering: .releasing)
+        }
+        let portCount = rings.count
+        let linkType = description.linkType
+        let copy = !source.bytesOutliveDelivery
+        let sourceIndex = index
+        var decoded = DecodedPacket()
+        // Local tallies, published after every batch.
+        var localPackets: UInt64 = 0
+        var localBytes: UInt64 = 0
+        var localIncomplete: UInt64 = 0
+        let localSelected = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: portCount)
+        let localFull = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: portCount)
+        localSelected.initialize(repeating: 0)
+        localFull.initialize(repeating: 0)
+        defer {
+            localSelected.deallocate()
+            localFull.deallocate()
+        }
+        let ringTable = UnsafeMutableBufferPointer<PacketRing>.allocate(capacity: portCount)
+        _ = ringTable.initialize(from: rings)
+        defer {
+            ringTable.deinitialize()
+            ringTable.deallocate()
+        }
+        let selector = self.selector
+        let waitWhenFull = self.waitWhenFull
+
+        func publishCounters() {
+            packets.publish(localPackets)
+            bytes.publish(localBytes)
+            decodeIncomplete.publish(localIncomplete)
+            for p in 0..<portCount {
+                selected[p].publish(localSelected[p])
+                ringFull[p].publish(localFull[p])
+            }
+        }
+
+        while !stopRequested.load(ordering: .relaxed) {
+            let outcome: SourcePoll
+            do {
+                outcome = try source.poll(limit: batch) { packet in
+                    PacketDecoder.decode(packet.bytes, linkType: linkType, into: &decoded)
+                    if packet.direction != .unknown { decoded.direction = packet.direction }
+                    if !decoded.stop.isComplete { localIncomplete &+= 1 }
+                    localPackets &+= 1
+                    localBytes &+= UInt64(packet.wireLength)
+                    let flow = FlowKey.make(decoded)
+                    let hash = flow.key.symmetricHash
+                    var chosen = selector.select(packet, decoded: decoded, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
+                    while chosen != 0 {
+                        let port = chosen.trailingZeroBitCount
+                        chosen &= chosen &- 1
+                        localSelected[port] &+= 1
+                        let keep = min(packet.bytes.count, Int(selector.sliceLength(port: port)))
+                        let view = UnsafeRawBufferPointer(rebasing: packet.bytes[0..<keep])
+                        let ring = ringTable[port]
+                        if !ring.push(view, wireLength: packet.wireLength, timestampNanos: packet.timestampNanos, sourceIndex: sourceIndex, copy: copy) {
+                            if waitWhenFull {
+                                ring.publish()
+                                var backoff = IdleBackoff()
+                                while !ring.push(view, wireLength: packet.wireLength, timestampNanos: packet.timestampNanos, sourceIndex: sourceIndex, copy: copy) {
+                                    if stopRequested.load(ordering: .relaxed) { localFull[port] &+= 1; break }
+                                    backoff.pause()
+                                }
+                            } else {
+                                localFull[port] &+= 1
+                            }
+                        }
+                    }
+                }
+            } catch {
+                failure = "\(error)"
+                break
+            }
+            for p in 0..<portCount { ringTable[p].publish() }
+            publishCounters()
+            if outcome == .endOfInput { break }
+        }
+        publishCounters()
+    }
+}

@@ -1,0 +1,57 @@
+import SidetapCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A named OS thread for the engine's blocking loops (capture, port workers), which must not
+/// run on Swift's cooperative thread pool.
+final class WorkerThread {
+    private var thread: pthread_t? = nil
+    private let body: () -> Void
+    let name: String
+
+    init(name: String, body: @escaping () -> Void) {
+        self.name = name
+        self.body = body
+    }
+
+    /// Starts the thread; throws when the OS refuses.
+    func start() throws {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        var handle = pthread_t()
+        let result = pthread_create(&handle, nil, { raw in
+            let worker = Unmanaged<WorkerThread>.fromOpaque(raw!).takeRetainedValue()
+            worker.body()
+            return nil
+        }, context)
+        guard result == 0 else {
+            Unmanaged<WorkerThread>.fromOpaque(context).release()
+            throw SidetapCore.SystemError(code: result, operation: "pthread_create \(name)")
+        }
+        thread = handle
+    }
+
+    /// Waits for the thread to end.
+    func join() {
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+    }
+}
+
+/// Backs off an idle loop: yield a few times, then sleep with growing intervals up to 1 ms.
+struct IdleBackoff {
+    private var rounds = 0
+
+    mutating func reset() { rounds = 0 }
+
+    mutating func pause() {
+        rounds += 1
+        if rounds < 8 {
+            sched_yield()
+        } else {
+            let micros = min(1000, 20 << min(rounds - 8, 6))
+            var ts = timespec(tv_sec: 0, tv_nsec: micros * 1000)
+            nanosleep(&ts, nil)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs an engine to completion inside a ServiceGroup with SIGINT/SIGTERM handling, the
+/// terminal status line, and the final summary. Used by `sidetap run` and `sidetap replay`.
+public enum SidetapRunner {
+    /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
+    /// statistics after every port has flushed and closed.
+    public static func run(engine: Engine, showStatus: Bool, logger: Logger) async throws -> EngineStatistics {
+        try engine.start()
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(
+            service: EngineService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup,
+            serviceName: "engine")]
+        if showStatus {
+            services.append(.init(service: StatusLineService(engine: engine), successTerminationBehavior: .ignore,
+                                  serviceName: "status"))
+        }
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .notice)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [], logger: quiet))
+        try await group.run()
+        return engine.statistics()
+    }
+}
