@@ -1,4 +1,6 @@
 import Foundation
+import SidetapCapture
+import SidetapPorts
 import Yams
 
 /// The whole configuration: sources, ports and engine options, as read from one YAML file.
@@ -30,24 +32,17 @@ public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
 
 /// One packet source.
 public struct SourceConfig: Sendable {
-    /// How a capture file is read.
-    public enum Reader: String, Sendable { case auto, mmap, libpcap }
     public var name: String
     /// Capture file (pcap or pcapng), absolute.
     public var file: String
     public var guest: String?
-    public var reader: Reader
+    public var reader: FileReader
     public var location: ConfigLocation
 }
 
 /// The kinds of output port this build has.
 public enum PortKind: String, Sendable, CaseIterable {
     case file, stream, discard
-}
-
-/// Capture file formats ports write.
-public enum CaptureFormat: String, Sendable, CaseIterable {
-    case pcap, pcapng
 }
 
 /// One output port.
@@ -239,7 +234,7 @@ struct ConfigParser {
         let path = resolve(try fileNode.requireString("file"), against: base)
         var guest: String? = nil
         if let g = m["guest"] { guest = try self.name(g, "guest") }
-        var reader = SourceConfig.Reader.auto
+        var reader = FileReader.auto
         if let r = m["reader"] {
             reader = try r.requireChoice("reader", [("auto", .auto), ("mmap", .mmap), ("libpcap", .libpcap)])
         }

@@ -1,0 +1,130 @@
+import Foundation
+import SidetapCore
+import SidetapPorts
+import SidetapSelect
+
+/// `sidetap check`: validates a config end to end without capturing — the YAML, every
+/// source file, every rules file, every port's output — and renders a report.
+public enum ConfigCheck {
+    /// The verdict and the report text.
+    public struct Report: Sendable {
+        public var ok: Bool
+        public var text: String
+    }
+
+    public static func run(path: String, verbose: Bool = false) -> Report {
+        var lines: [String] = []
+        var errors: [String] = []
+        let config: SidetapConfig
+        do {
+            config = try SidetapConfig.load(path: path)
+        } catch {
+            return Report(ok: false, text: error.errors.map { "error: \($0)" }.joined(separator: "\n") + "\ncheck failed: \(error.errors.count) error(s)")
+        }
+        lines.append("config \(path): \(config.sources.count) source(s), \(config.ports.count) port(s)")
+
+        var descriptions: [SourceDescription] = []
+        do {
+            let sources = try EngineAssembly.openSources(config)
+            for (source, settings) in zip(sources, config.sources) {
+                let d = source.description
+                descriptions.append(d)
+                let reader = source.bytesOutliveDelivery ? "mmap" : "libpcap"
+                lines.append("  ok   source \(d.name): \(settings.file) (\(d.linkType), snaplen \(d.snaplen), \(d.timestampDigits == 9 ? "ns" : "µs") timestamps, reader \(reader))"
+                    + (d.guest.map { ", guest \($0)" } ?? ""))
+                source.close()
+            }
+        } catch {
+            errors.append(error.message)
+        }
+
+        if errors.isEmpty {
+            do {
+                let rules = try EngineAssembly.compileRules(config, sources: descriptions)
+                for port in config.ports {
+                    lines.append("  ok   rules \(port.name): \(port.rules)")
+                }
+                if verbose { lines.append(rules.report()) }
+            } catch {
+                errors.append(error.message)
+            }
+        }
+
+        for port in config.ports {
+            if let problem = probe(port, sources: descriptions) {
+                errors.append("\(port.location): port '\(port.name)': \(problem)")
+            } else {
+                lines.append("  ok   port \(port.name): \(describe(port))")
+            }
+        }
+        for error in errors { lines.append("error: \(error)") }
+        lines.append(errors.isEmpty ? "check passed" : "check failed: \(errors.count) error(s)")
+        return Report(ok: errors.isEmpty, text: lines.joined(separator: "\n"))
+    }
+
+    static func describe(_ port: PortConfig) -> String {
+        var parts = [port.kind.rawValue]
+        if let path = port.path { parts.append(path == "-" ? "standard output" : path) }
+        if port.kind != .discard { parts.append(port.format.rawValue) }
+        if let r = port.rotate {
+            var rotate: [String] = []
+            if let b = r.maxBytes { rotate.append("size \(b) B") }
+            if let s = r.intervalSeconds { rotate.append("every \(s) s") }
+            if let k = r.keep { rotate.append("keep \(k)") }
+            parts.append("rotate " + rotate.joined(separator: ", "))
+        }
+        if let rate = port.rate {
+            var r: [String] = []
+            if let pps = rate.packetsPerSecond { r.append("\(Format.rate(pps))pps") }
+            if let bps = rate.bitsPerSecond { r.append("\(Format.rate(bps))bit/s") }
+            parts.append("rate " + r.joined(separator: " + "))
+        }
+        if let s = port.slice { parts.append("slice \(s)") }
+        if let s = port.sample { parts.append("sample 1/\(s)") }
+        if let g = port.group { parts.append("group \(g)") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Checks that a port's output can be opened, without creating anything.
+    static func probe(_ port: PortConfig, sources: [SourceDescription]) -> String? {
+        if port.kind != .discard && port.format == .pcap {
+            let types = Set(sources.map(\.linkType))
+            if types.count > 1 {
+                return "format pcap holds one link type, but the sources give \(types.map(\.description).sorted().joined(separator: ", ")); use format pcapng"
+            }
+        }
+        guard let path = port.path, path != "-" else { return nil }
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if port.kind == .stream {
+            if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+                var st = stat()
+                guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFIFO else { return "\(path) exists and is not a named pipe" }
+                return access(path, W_OK) == 0 ? nil : "\(path): no write permission"
+            }
+        } else if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            return "\(path) is a directory; 'path' names the capture file"
+        }
+        // The nearest existing ancestor must be a writable directory.
+        var directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        while !fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) && directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        guard isDirectory.boolValue else { return "\(directory.path) is not a directory" }
+        guard access(directory.path, W_OK | X_OK) == 0 else { return "directory \(directory.path) is not writable" }
+        return nil
+    }
+}
+
+extension SidetapConfig {
+    /// The same config with one file source in place of its sources (`sidetap replay`).
+    public func replacingSources(withFile file: String) -> SidetapConfig {
+        var copy = self
+        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+            .map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+        copy.sources = [SourceConfig(name: String(name.prefix(64)).isEmpty ? "replay" : String(name.prefix(64)), file: absolute, guest: nil,
+                                     reader: .auto, location: ConfigLocation(file: "<command line>", line: 0, column: 0))]
+        return copy
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Logging
+import SidetapCapture
+import SidetapCore
+import SidetapPorts
+import SidetapRing
+import SidetapSelect
+
+/// The one place that turns a configuration into a running pipeline: it opens the sources,
+/// compiles every port's rules, builds the ports and their token buckets, and lays a ring
+/// between every source and every port.
+public enum EngineAssembly {
+    /// What a run may change in the config: replay pacing, a clock for tests.
+    public struct Overrides {
+        /// Pace every source (`sidetap replay`); nil reads at top speed.
+        public var pacing: ReplayPacing?
+        public var timeSource: any TimeSource
+        public var logger: Logger
+        /// Text for pcapng section comments ("Sidetap <version>").
+        public var version: String
+
+        public init(pacing: ReplayPacing? = nil, timeSource: any TimeSource = SystemTimeSource.shared,
+                    logger: Logger = Logger(label: "sidetap"), version: String = SidetapVersion.current) {
+            self.pacing = pacing
+            self.timeSource = timeSource
+            self.logger = logger
+            self.version = version
+        }
+    }
+
+    /// Opens every source (reading its header) and returns them in config order.
+    public static func openSources(_ config: SidetapConfig) throws(EngineError) -> [any PacketSource] {
+        var sources: [any PacketSource] = []
+        var problems: [String] = []
+        for (i, s) in config.sources.enumerated() {
+            do {
+                sources.append(try FileSources.open(path: s.file, name: s.name, guest: s.guest, reader: s.reader, sourceIndex: UInt16(i)))
+            } catch {
+                problems.append("\(s.location): source '\(s.name)': \(error)")
+            }
+        }
+        guard problems.isEmpty else { throw EngineError(message: problems.joined(separator: "\n")) }
+        return sources
+    }
+
+    /// Reads and compiles every port's rules file against the sources.
+    public static func compileRules(_ config: SidetapConfig, sources: [SourceDescription]) throws(EngineError) -> CompiledRuleSet {
+        var portRules: [PortRules] = []
+        var problems: [String] = []
+        for port in config.ports {
+            guard let text = try? String(contentsOfFile: port.rules, encoding: .utf8) else {
+                let reason = FileManager.default.fileExists(atPath: port.rules) ? "cannot be read" : "does not exist"
+                problems.append("\(port.location): port '\(port.name)': rules file \(port.rules) \(reason)")
+                continue
+            }
+            portRules.append(PortRules(name: port.name, rulesFile: port.rules, text: text,
+                                       sample: port.sample, slice: port.slice, group: port.group))
+        }
+        guard problems.isEmpty else { throw EngineError(message: problems.joined(separator: "\n")) }
+        do {
+            return try CompiledRuleSet(ports: portRules, sources: sources)
+        } catch {
+            throw EngineError(message: "\(error)")
+        }
+    }
+
+    /// Builds the port writer for one port's config.
+    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides) -> any Port {
+        switch port.kind {
+        case .file:
+            let rotation = FileRotation(maxBytes: port.rotate?.maxBytes, intervalSeconds: port.rotate?.intervalSeconds, keep: port.rotate?.keep)
+            let comment = port.comment ?? "\(overrides.version); port \(port.name); sources "
+                + config.sources.map { "\($0.name)" + ($0.guest.map { " (guest \($0))" } ?? "") }.joined(separator: ", ")
+            let settings = FilePortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro,
+                                            rotation: rotation, sectionComment: comment, timeSource: overrides.timeSource)
+            return FilePort(name: port.name, settings: settings)
+        case .stream:
+            return StreamPort(name: port.name, path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro)
+        case .discard:
+            return DiscardPort(name: port.name)
+        }
+    }
+
+    /// The token bucket for a port's rate, or nil when it has none.
+    public static func makeBucket(_ rate: RateConfig?, nowNanos: Int64) -> TokenBucket? {
+        guard let rate else { return nil }
+        return TokenBucket(packetsPerSecond: rate.packetsPerSecond, bitsPerSecond: rate.bitsPerSecond,
+                           burstPackets: rate.burstPackets, burstBytes: rate.burstBytes, nowNanos: nowNanos)
+    }
+
+    /// Builds the whole engine; nothing runs until `Engine.start()`.
+    public static func build(_ config: SidetapConfig, overrides: Overrides = Overrides()) throws(EngineError) -> Engine {
+        var sources = try openSources(config)
+        if let pacing = overrides.pacing {
+            var paced: [any PacketSource] = []
+            for source in sources {
+                do {
+                    paced.append(try PacedSource(source, pacing, timeSource: overrides.timeSource))
+                } catch {
+                    throw EngineError(message: "\(error)")
+                }
+            }
+            sources = paced
+        }
+        for source in sources {
+            do {
+                try source.open()
+            } catch {
+                throw EngineError(message: "source '\(source.description.name)': \(error)")
+            }
+        }
+        let descriptions = sources.map(\.description)
+        let rules = try compileRules(config, sources: descriptions)
+
+        let options = config.options
+        let pacedOrLive = overrides.pacing.map { if case .topSpeed = $0 { false } else { true } } ?? false
+        let waitWhenFull: Bool = switch options.overflow {
+        case .wait: true
+        case .drop: false
+        case .auto: !pacedOrLive
+        }
+        // Rings: ring[s][p]. Pointer-only rings when the source keeps its bytes (mmap'ed file).
+        var rings: [[PacketRing]] = []
+        for source in sources {
+            let arena = source.bytesOutliveDelivery ? 0 : options.ringBytes
+            rings.append(config.ports.map { _ in PacketRing(slots: options.ringSlots, arenaBytes: arena) })
+        }
+        let sourceWorkers = sources.enumerated().map { i, source in
+            SourceWorker(index: UInt16(i), source: source, rings: rings[i],
+                         selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull)
+        }
+        let now = overrides.timeSource.monotonicNanos()
+        let portWorkers = config.ports.enumerated().map { p, port in
+            PortWorker(index: p, port: makePort(port, config: config, overrides: overrides), kind: port.kind.rawValue,
+                       rings: rings.map { $0[p] }, sources: descriptions, bucket: makeBucket(port.rate, nowNanos: now),
+                       timeSource: overrides.timeSource)
+        }
+        return Engine(sourceWorkers: sourceWorkers, portWorkers: portWorkers, rules: rules,
+                      timeSource: overrides.timeSource, logger: overrides.logger)
+    }
+}
+
+/// Sidetap's version, for reports and pcapng section comments.
+public enum SidetapVersion {
+    public static let number = "0.1.0"
+    public static let current = "Sidetap \(number)"
+}

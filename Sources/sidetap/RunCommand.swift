@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import SidetapDaemon
+
+/// `sidetap run [CONFIG]`: run a config, or the embedded default job.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run Sidetap with CONFIG, or the embedded default job (a generated sample capture through the example rules) when none is given."
+    )
+
+    @Argument(help: "YAML config file. Without it the embedded default job runs.")
+    var config: String?
+
+    @Option(help: "Output directory of the embedded default job.")
+    var output: String = "sidetap-out"
+
+    @OptionGroup var outputOptions: OutputOptions
+
+    func run() async throws {
+        LogSetup.once
+        let logger = outputOptions.makeLogger()
+        let parsed: SidetapConfig
+        do {
+            if let config {
+                parsed = try SidetapConfig.load(path: config)
+            } else {
+                parsed = try EmbeddedDefault.prepare(outputDirectory: output)
+                StandardError.write("sidetap: no config given: running the embedded default job into \(output)/\n")
+            }
+        } catch {
+            StandardError.write("sidetap: \(error)\n")
+            throw ExitCode(2)
+        }
+        let stats: EngineStatistics
+        do {
+            let engine = try EngineAssembly.build(parsed, overrides: .init(logger: logger))
+            stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status), logger: logger)
+        } catch {
+            StandardError.write("sidetap: \(error)\n")
+            throw ExitCode(1)
+        }
+        StandardError.write(Summary.render(stats) + "\n")
+        if config == nil {
+            StandardError.write("outputs are in \(output)/ (read them with tcpdump -r or tshark -r)\n")
+        }
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages Sidetap builds and tests with, when any is missing.
+# Debian/Ubuntu; needs root (or sudo). Swift itself must already be installed.
+set -euo pipefail
+packages=(libpcap-dev pkg-config tcpdump tshark iproute2 nftables hyperfine valgrind)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
