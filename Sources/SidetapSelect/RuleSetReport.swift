@@ -1,4 +1,5 @@
 import SidetapCore
+import SidetapPcap
 
 extension CompiledRuleSet {
     /// A text report for `sidetap check`: per port its options, each rule with its line and
