@@ -30,9 +30,10 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        .target(name: "CSidetapLinux"),
         .target(name: "SidetapCore", swiftSettings: strict),
         .target(name: "SidetapPcap", dependencies: ["CPcap", "SidetapCore"], swiftSettings: strict),
-        .target(name: "SidetapCapture", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: strict),
+        .target(name: "SidetapCapture", dependencies: ["SidetapCore", "SidetapPcap", "CSidetapLinux"], swiftSettings: strict),
         .target(name: "SidetapRing", dependencies: ["SidetapCore"], swiftSettings: strict),
         .target(name: "SidetapSelect", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: strict),
         .target(name: "SidetapPorts", dependencies: ["SidetapCore"], swiftSettings: strict),
@@ -63,7 +64,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SidetapCoreTests", dependencies: ["SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapCoreTests", dependencies: ["SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapPcapTests", dependencies: ["SidetapPcap", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCaptureTests", dependencies: ["SidetapCapture", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapRingTests", dependencies: ["SidetapRing", "SidetapCore"], swiftSettings: strict),
