@@ -1,4 +1,5 @@
 import Foundation
+import SidetapCapture
 import SidetapCore
 import SidetapPorts
 import SidetapSelect

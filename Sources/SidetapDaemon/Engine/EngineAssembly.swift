@@ -65,7 +65,7 @@ public enum EngineAssembly {
     }
 
     /// Builds the port writer for one port's config.
-    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides) -> any Port {
+    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides) -> any SidetapCore.Port {
         switch port.kind {
         case .file:
             let rotation = FileRotation(maxBytes: port.rotate?.maxBytes, intervalSeconds: port.rotate?.intervalSeconds, keep: port.rotate?.keep)
@@ -75,7 +75,8 @@ public enum EngineAssembly {
                                             rotation: rotation, sectionComment: comment, timeSource: overrides.timeSource)
             return FilePort(name: port.name, settings: settings)
         case .stream:
-            return StreamPort(name: port.name, path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro)
+            let settings = StreamPortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro)
+            return StreamPort(name: port.name, settings: settings)
         case .discard:
             return DiscardPort(name: port.name)
         }

@@ -13,7 +13,7 @@ import Glibc
 /// unless the overflow policy is `wait` (offline processing).
 final class PortWorker: @unchecked Sendable {
     let index: Int
-    let port: any Port
+    let port: any SidetapCore.Port
     let kind: String
     let rings: [PacketRing]            // one per source
     let sources: [SourceDescription]
@@ -30,7 +30,7 @@ final class PortWorker: @unchecked Sendable {
     /// Open outcome: nil while opening, then "" for success or the error text.
     private let openOutcome = Mutex<String?>(nil)
 
-    init(index: Int, port: any Port, kind: String, rings: [PacketRing], sources: [SourceDescription], bucket: TokenBucket?, timeSource: any TimeSource) {
+    init(index: Int, port: any SidetapCore.Port, kind: String, rings: [PacketRing], sources: [SourceDescription], bucket: TokenBucket?, timeSource: any TimeSource) {
         self.index = index
         self.port = port
         self.kind = kind
@@ -96,7 +96,7 @@ final class PortWorker: @unchecked Sendable {
                     let packet = OutboundPacket(
                         bytes: entry.buffer, wireLength: entry.wireLength, timestampNanos: entry.timestampNanos,
                         sourceIndex: entry.sourceIndex, linkType: sources[Int(entry.sourceIndex)].linkType)
-                    do {
+                    do throws(PortWriteError) {
                         try port.write(packet)
                         localSent &+= 1
                         localBytes &+= UInt64(entry.length)
@@ -112,7 +112,7 @@ final class PortWorker: @unchecked Sendable {
                 publish()
             } else {
                 if dirty {
-                    do { try port.flush() } catch { localErrors &+= 0; lastErrorCode = error }
+                    do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
                     dirty = false
                     publish()
                 }
@@ -122,10 +122,10 @@ final class PortWorker: @unchecked Sendable {
             let clock = timeSource.monotonicNanos()
             if clock >= nextTick {
                 nextTick = clock + tickInterval
-                do { try port.tick(wallNanos: timeSource.wallNanos()) } catch { lastErrorCode = error }
+                do throws(PortWriteError) { try port.tick(wallNanos: timeSource.wallNanos()) } catch { lastErrorCode = error }
             }
         }
-        do { try port.flush() } catch { lastErrorCode = error }
+        do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
         do { try port.close() } catch { errorLock.withLock { $0 = "close: \(error)" } }
         publish()
     }
