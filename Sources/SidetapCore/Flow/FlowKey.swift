@@ -61,12 +61,14 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
     /// (no per-process seed), so balancing and sampling decisions are stable.
     @inlinable
     public var symmetricHash: UInt32 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
-        h = FlowKey.mix(h ^ lowerAddress.high)
-        h = FlowKey.mix(h ^ lowerAddress.low)
-        h = FlowKey.mix(h ^ upperAddress.high)
-        h = FlowKey.mix(h ^ upperAddress.low)
-        h = FlowKey.mix(h ^ (UInt64(lowerPort) << 32 | UInt64(upperPort) << 16 | UInt64(ipProtocol) << 8) ^ UInt64(vlan) << 48)
+        // Each word gets its own odd multiplier, the sum is finalized once: one multiply per
+        // word plus one finalizer, instead of a full mixing round per word.
+        var h = lowerAddress.high &* 0x9E37_79B9_7F4A_7C15
+        h &+= lowerAddress.low &* 0xC2B2_AE3D_27D4_EB4F
+        h &+= upperAddress.high &* 0x1656_67B1_9E37_79F9
+        h &+= upperAddress.low &* 0x85EB_CA77_C2B2_AE63
+        h &+= (UInt64(lowerPort) << 48 | UInt64(upperPort) << 32 | UInt64(ipProtocol) << 16 | UInt64(vlan)) &* 0x27D4_EB2F_1656_67C5
+        h = FlowKey.mix(h)
         return UInt32(truncatingIfNeeded: h ^ (h >> 32))
     }
 

@@ -35,4 +35,12 @@ public protocol Port: AnyObject {
     func tick(wallNanos: Int64) throws(PortWriteError)
     /// Flushes and closes everything; after this the port writes nothing more.
     func close() throws
+    /// Packets `write` accepted into a buffer that a later flush failed to deliver (the
+    /// engine moves them from "sent" to "write error"). Readable from any thread.
+    var lostPackets: UInt64 { get }
+}
+
+extension Port {
+    /// Ports that write synchronously lose nothing after `write` returns.
+    public var lostPackets: UInt64 { 0 }
 }

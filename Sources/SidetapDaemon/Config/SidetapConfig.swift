@@ -71,6 +71,12 @@ public struct RotateConfig: Sendable, Equatable {
     public var maxBytes: Int?
     public var intervalSeconds: Int?
     public var keep: Int?
+
+    public init(maxBytes: Int? = nil, intervalSeconds: Int? = nil, keep: Int? = nil) {
+        self.maxBytes = maxBytes
+        self.intervalSeconds = intervalSeconds
+        self.keep = keep
+    }
 }
 
 /// Token-bucket settings.
@@ -79,6 +85,13 @@ public struct RateConfig: Sendable, Equatable {
     public var bitsPerSecond: Double?
     public var burstPackets: Int?
     public var burstBytes: Int?
+
+    public init(packetsPerSecond: Double? = nil, bitsPerSecond: Double? = nil, burstPackets: Int? = nil, burstBytes: Int? = nil) {
+        self.packetsPerSecond = packetsPerSecond
+        self.bitsPerSecond = bitsPerSecond
+        self.burstPackets = burstPackets
+        self.burstBytes = burstBytes
+    }
 }
 
 /// Engine-wide options.
@@ -144,6 +157,9 @@ extension SidetapConfig {
         case .composer(let context, let problem, let mark, _):
             let where_ = context.map { "\($0.text) " } ?? ""
             return ConfigError(file: file, line: mark.line, column: mark.column, message: "YAML: \(where_)\(problem)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return ConfigError(file: file, line: context.mark.line, column: context.mark.column, message: "duplicate key \(names) in a mapping")
         default:
             return ConfigError(file: file, line: 0, column: 0, message: "YAML: \(error)")
         }

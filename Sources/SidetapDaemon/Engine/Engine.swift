@@ -112,12 +112,15 @@ public final class Engine: @unchecked Sendable {
         let received = sources.reduce(0) { $0 + $1.packets }
         let ports = portWorkers.map { worker in
             let p = worker.index
+            // Packets a port buffered and then failed to flush count as write errors.
+            let sent = worker.sent.value
+            let lost = min(worker.port.lostPackets, sent)
             return EngineStatistics.Port(
                 name: worker.port.name, kind: worker.kind, received: received,
                 selected: sourceWorkers.reduce(0) { $0 + $1.selected[p].value },
-                sent: worker.sent.value, sentBytes: worker.sentBytes.value,
+                sent: sent - lost, sentBytes: worker.sentBytes.value,
                 droppedRingFull: sourceWorkers.reduce(0) { $0 + $1.ringFull[p].value },
-                droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value,
+                droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
                 queued: worker.queued, lastError: worker.lastError)
         }
         return EngineStatistics(sources: sources, ports: ports, elapsedNanos: timeSource.monotonicNanos() - startedAt)
