@@ -84,4 +84,9 @@ public struct GeneratedFrame: Sendable, Hashable {
     /// Capture time, nanoseconds since the Unix epoch.
     public var timestampNanos: Int64
     public var bytes: [UInt8]
+
+    public init(timestampNanos: Int64, bytes: [UInt8]) {
+        self.timestampNanos = timestampNanos
+        self.bytes = bytes
+    }
 }
