@@ -47,8 +47,7 @@ public struct FrameBuilder: Sendable {
         case .other:
             encoder.append(contentsOf: payload)
         case .ipv4(let header):
-            var options = header.options
-            let start = options.withUnsafeBytes { raw in
+            let start = header.options.withUnsafeBytes { raw in
                 encoder.beginIPv4(
                     source: header.source.ipv4Value, destination: header.destination.ipv4Value,
                     protocolNumber: header.protocolNumber ?? protocolNumber(ipv4: true),
@@ -57,7 +56,6 @@ public struct FrameBuilder: Sendable {
                     moreFragments: header.moreFragments, fragmentOffset: header.fragmentOffset,
                     options: raw.isEmpty ? nil : raw)
             }
-            options.removeAll()
             transportOffset = writeTransport(&encoder, source: header.source, destination: header.destination, ipv4: true)
             encoder.finishIPv4(at: start)
         case .ipv6(let header):
