@@ -52,6 +52,13 @@ public enum PacketDecoder {
         packet.stop = DecodeStop(layer: layer, reason: reason, offset: offset)
     }
 
+    /// Why a header did not fit before `end`: the capture ended (truncated) or the
+    /// datagram's own length field ended it first, with more bytes captured (malformed).
+    @inlinable
+    static func shortfall(_ end: Int, _ bytes: UnsafeRawBufferPointer) -> DecodeStop.Reason {
+        end < bytes.count ? .malformed : .truncated
+    }
+
     @inlinable
     static func decodeEthernet(_ bytes: UnsafeRawBufferPointer, into packet: inout DecodedPacket) {
         guard let ethernet = EthernetView(bytes) else { return stop(&packet, .link, .truncated, 0) }
@@ -147,7 +154,7 @@ public enum PacketDecoder {
             guard count < maximumExtensionHeaders else { return stop(&packet, .ipv6Extension, .malformed, cursor) }
             guard cursor < end, let region = bytes.suffix(from: cursor),
                   let ext = IPv6ExtensionView(UnsafeRawBufferPointer(rebasing: region.prefix(end - cursor)), type: next)
-            else { return stop(&packet, .ipv6Extension, .truncated, cursor) }
+            else { return stop(&packet, .ipv6Extension, shortfall(end, bytes), cursor) }
             if next == 44 {
                 packet.isFragment = true
                 packet.fragmentOffset = ext.fragmentOffset
@@ -180,7 +187,7 @@ public enum PacketDecoder {
         let region = UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
         switch packet.ipProtocol {
         case IPProtocolNumber.tcp:
-            guard let tcp = TCPView(region) else { return stop(&packet, .tcp, .truncated, offset) }
+            guard let tcp = TCPView(region) else { return stop(&packet, .tcp, shortfall(end, bytes), offset) }
             packet.transportOffset = offset
             packet.sourcePort = tcp.sourcePort
             packet.destinationPort = tcp.destinationPort
@@ -188,11 +195,13 @@ public enum PacketDecoder {
             packet.tcpSequence = tcp.sequence
             packet.tcpAcknowledgment = tcp.acknowledgment
             packet.tcpWindow = tcp.window
-            if let problem = tcp.validate() { return stop(&packet, .tcp, problem, offset) }
+            if let problem = tcp.validate() {
+                return stop(&packet, .tcp, problem == .truncated ? shortfall(end, bytes) : problem, offset)
+            }
             packet.payloadOffset = offset + tcp.headerLength
             stop(&packet, .payload, .complete, packet.payloadOffset)
         case IPProtocolNumber.udp:
-            guard let udp = UDPView(region) else { return stop(&packet, .udp, .truncated, offset) }
+            guard let udp = UDPView(region) else { return stop(&packet, .udp, shortfall(end, bytes), offset) }
             packet.transportOffset = offset
             packet.sourcePort = udp.sourcePort
             packet.destinationPort = udp.destinationPort
@@ -201,15 +210,15 @@ public enum PacketDecoder {
             stop(&packet, .payload, .complete, packet.payloadOffset)
         case IPProtocolNumber.icmp, IPProtocolNumber.icmpv6:
             let layer: DecodeStop.Layer = packet.ipProtocol == IPProtocolNumber.icmp ? .icmp : .icmpv6
-            guard let icmp = ICMPView(region) else { return stop(&packet, layer, .truncated, offset) }
+            guard let icmp = ICMPView(region) else { return stop(&packet, layer, shortfall(end, bytes), offset) }
             packet.transportOffset = offset
             packet.icmpType = icmp.type
             packet.icmpCode = icmp.code
             packet.payloadOffset = min(end, offset + ICMPView.headerLength)
-            stop(&packet, .payload, region.count >= ICMPView.headerLength ? .complete : .truncated, packet.payloadOffset)
+            stop(&packet, .payload, region.count >= ICMPView.headerLength ? .complete : shortfall(end, bytes), packet.payloadOffset)
         case IPProtocolNumber.sctp:
             // SCTP carries ports in its common header; enough for flow keys and port rules.
-            guard region.count >= 12 else { return stop(&packet, .payload, .truncated, offset) }
+            guard region.count >= 12 else { return stop(&packet, .payload, shortfall(end, bytes), offset) }
             packet.transportOffset = offset
             packet.sourcePort = region.u16(at: 0)!
             packet.destinationPort = region.u16(at: 2)!
