@@ -46,7 +46,7 @@ struct BenchCommand: AsyncParsableCommand {
         } else {
             capture = directory + "/bench.pcap"
             StandardError.write("sidetap bench: generating \(packets) packets\n")
-            try TrafficGenerator(seed: 20_261_129, packets: packets).write(to: capture)
+            _ = try TrafficGenerator(seed: 20_261_129, packets: packets).write(to: capture)
         }
         let single = try measure(capture: capture, directory: directory, ports: 1, rules: 1)
         let fanout = try measure(capture: capture, directory: directory, ports: ports, rules: rules)

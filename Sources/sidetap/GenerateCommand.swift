@@ -28,7 +28,7 @@ struct GenerateCommand: AsyncParsableCommand {
     func run() async throws {
         let generator = sample ? TrafficGenerator.sample() : TrafficGenerator(seed: seed, packets: packets)
         do {
-            try generator.write(to: output)
+            _ = try generator.write(to: output)
         } catch {
             StandardError.write("sidetap: \(error)\n")
             throw ExitCode(1)

@@ -59,7 +59,7 @@ public enum EmbeddedDefault {
         }
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         let sample = outputDirectory + "/sample.pcap"
-        try TrafficGenerator.sample().write(to: sample)
+        _ = try TrafficGenerator.sample().write(to: sample)
         return try SidetapConfig.parse(configText, file: "<embedded default>", baseDirectory: outputDirectory, rulesDirectory: filters)
     }
 }
