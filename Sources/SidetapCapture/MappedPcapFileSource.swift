@@ -174,8 +174,11 @@ public final class MappedPcapFileSource: PacketSource {
                 problem = "truncated dump file; tried to read \(caplen) captured bytes, only got \(bodyAvailable)"
                 break
             }
-            let nanos = Int64(Int32(bitPattern: seconds)) &* 1_000_000_000
-                &+ Int64(Int32(bitPattern: fraction)) &* fractionScale
+            // libpcap widens the timestamp fields as signed 32-bit values, except in a file of
+            // the other byte order, where its byte swap yields them unsigned.
+            let nanos = swapped
+                ? Int64(seconds) &* 1_000_000_000 &+ Int64(fraction) &* fractionScale
+                : Int64(Int32(bitPattern: seconds)) &* 1_000_000_000 &+ Int64(Int32(bitPattern: fraction)) &* fractionScale
             deliver(CapturedPacket(
                 bytes: UnsafeRawBufferPointer(start: base + body, count: Int(captured)),
                 wireLength: max(length, captured), timestampNanos: nanos,

@@ -104,7 +104,7 @@ import Testing
 
     /// Damaged copies of the corpus's classic files (cut inside a record header, inside a
     /// body, one byte short; a first caplen above the link maximum, above the snaplen, a
-    /// snaplen of zero): every reader must stop at the same record with the same message.
+    /// snaplen of zero, timestamp fields with the sign bit set): every reader must stop at the same record with the same message.
     @Test func damagedCorpusCopiesStopWhereLibpcapStops() throws {
         let files = Corpus.files
         #expect(files.count >= 800)
@@ -134,6 +134,10 @@ import Testing
             var aboveSnaplen = original
             put32(&aboveSnaplen, 16, 20)          // snaplen 20: longer records are cut to 20
             copies.append(aboveSnaplen)
+            var negativeTime = original
+            put32(&negativeTime, 24, 0xFFFF_FFF0)  // seconds and fraction with the top bit set
+            put32(&negativeTime, 28, 0x8000_0001)
+            copies.append(negativeTime)
             var zeroSnaplen = original
             put32(&zeroSnaplen, 16, 0)            // libpcap then uses the link type's maximum
             copies.append(zeroSnaplen)
