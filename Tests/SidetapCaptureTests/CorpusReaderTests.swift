@@ -104,7 +104,8 @@ import Testing
 
     /// Damaged copies of the corpus's classic files (cut inside a record header, inside a
     /// body, one byte short; a first caplen above the link maximum, above the snaplen, a
-    /// snaplen of zero, timestamp fields with the sign bit set): every reader must stop at the same record with the same message.
+    /// snaplen of zero, timestamp fields with the sign bit set): every reader must stop at the
+    /// same record with the same message.
     @Test func damagedCorpusCopiesStopWhereLibpcapStops() throws {
         let files = Corpus.files
         #expect(files.count >= 800)
