@@ -33,7 +33,8 @@ public final class ReplayPacer {
 
     /// A pacer reading `timeSource` and waiting with `sleep(deadline)`, which must return at
     /// or after the absolute monotonic `deadline` (or earlier; the pacer then sleeps again).
-    /// The default sleep is `PrecisionSleep`'s, for the system clock.
+    /// The default sleep is `PrecisionSleep`'s (CLOCK_MONOTONIC, deadlines translated when
+    /// `timeSource` is another clock).
     public init(
         _ pacing: ReplayPacing, timeSource: any TimeSource = SystemTimeSource.shared,
         maximumSleepNanos: Int64 = 20_000_000, sleep: ((Int64) -> Void)? = nil
@@ -42,7 +43,7 @@ public final class ReplayPacer {
         self.pacing = pacing
         self.timeSource = timeSource
         self.maximumSleepNanos = max(1, maximumSleepNanos)
-        self.sleep = sleep ?? PrecisionSleep.makeSleeper()
+        self.sleep = sleep ?? PrecisionSleep.makeSleeper(for: timeSource)
     }
 
     /// Forgets the schedule: the next packet starts a new one (a new file, a resumed replay).

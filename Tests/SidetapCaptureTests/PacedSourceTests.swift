@@ -117,6 +117,20 @@ final class ArraySource: PacketSource {
         #expect(took >= 58_000_000 && took < 58_000_000 + 150_000_000, "\(took) ns")
     }
 
+    /// A real clock with another origin: the default sleep translates its deadlines.
+    final class ShiftedClock: TimeSource {
+        func monotonicNanos() -> Int64 { SystemTimeSource.shared.monotonicNanos() + 3_600_000_000_000 }
+        func wallNanos() -> Int64 { SystemTimeSource.shared.wallNanos() }
+    }
+
+    @Test func defaultSleepFollowsAnotherRealClock() throws {
+        let pacer = try ReplayPacer(.original, timeSource: ShiftedClock())
+        let begin = SystemTimeSource.shared.monotonicNanos()
+        for i in 0..<5 { pacer.wait(timestampNanos: Int64(i) * 5_000_000, wireLength: 60) }
+        let took = SystemTimeSource.shared.monotonicNanos() - begin
+        #expect(took >= 20_000_000 && took < 20_000_000 + 150_000_000, "\(took) ns")
+    }
+
     @Test func precisionSleepReachesTheDeadline() {
         let system = SystemTimeSource.shared
         #expect(PrecisionSleep.setTimerSlack(nanos: 1))
