@@ -84,7 +84,16 @@ public final class ReplayPacer {
     @discardableResult
     public func wait(timestampNanos: Int64, wireLength: UInt32, shouldStop: () -> Bool = { false }) -> Bool {
         if case .topSpeed = pacing { return true }
-        let due = schedule(timestampNanos: timestampNanos, wireLength: wireLength)
+        return wait(until: schedule(timestampNanos: timestampNanos, wireLength: wireLength), shouldStop: shouldStop)
+    }
+
+    /// True when a packet due at `due` (from `schedule`) may go now.
+    public func isDue(_ due: Int64) -> Bool { timeSource.monotonicNanos() >= due }
+
+    /// Waits until `due`, a time from `schedule`. Returns false when `shouldStop` turned true
+    /// before that (checked at least every `maximumSleepNanos`), true when the time came.
+    @discardableResult
+    public func wait(until due: Int64, shouldStop: () -> Bool = { false }) -> Bool {
         while true {
             let now = timeSource.monotonicNanos()
             if now >= due {

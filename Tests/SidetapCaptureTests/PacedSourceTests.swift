@@ -1,34 +1,40 @@
+import Foundation
 import SidetapCapture
 import SidetapCore
 import SidetapTestKit
 import Synchronization
 import Testing
 
-/// A source over packets held in memory, for pacing tests.
+/// A source over packets held in memory, for pacing tests. Packet i's bytes are all `i`;
+/// when `outlives` is false every delivery reuses (and overwrites) one buffer, like libpcap.
 final class ArraySource: PacketSource {
     let timestamps: [Int64]
-    let payload: UnsafeMutableRawBufferPointer
+    let outlives: Bool
+    let buffers: UnsafeMutableRawBufferPointer
     var next = 0
     var stopped = false
     var opened = 0
     var closed = 0
 
-    init(timestamps: [Int64]) {
+    init(timestamps: [Int64], outlives: Bool = true) {
         self.timestamps = timestamps
-        payload = .allocate(byteCount: 64, alignment: 8)
-        payload.initializeMemory(as: UInt8.self, repeating: 0xAB)
+        self.outlives = outlives
+        buffers = .allocate(byteCount: 64 * max(1, timestamps.count), alignment: 8)
+        buffers.initializeMemory(as: UInt8.self, repeating: 0)
     }
 
-    deinit { payload.deallocate() }
+    deinit { buffers.deallocate() }
 
     var description: SourceDescription { SourceDescription(name: "array", linkType: .ethernet, snaplen: 64, origin: "memory") }
-    var bytesOutliveDelivery: Bool { true }
+    var bytesOutliveDelivery: Bool { outlives }
     func open() throws { opened += 1 }
     func poll(limit: Int, _ deliver: (CapturedPacket) -> Void) throws -> SourcePoll {
         if stopped || next == timestamps.count { return .endOfInput }
         var count = 0
         while count < limit && next < timestamps.count {
-            deliver(CapturedPacket(bytes: UnsafeRawBufferPointer(payload), wireLength: 64, timestampNanos: timestamps[next]))
+            let slot = UnsafeMutableRawBufferPointer(rebasing: buffers[(outlives ? next * 64 : 0)..<(outlives ? next * 64 : 0) + 64])
+            slot.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: next))
+            deliver(CapturedPacket(bytes: UnsafeRawBufferPointer(slot), wireLength: 64, timestampNanos: timestamps[next]))
             next += 1
             count += 1
         }
@@ -45,22 +51,49 @@ final class ArraySource: PacketSource {
 }
 
 @Suite struct PacedSourceTests {
-    @Test func pacesAWrappedSourceOnAManualClock() throws {
+    @Test(arguments: [true, false])
+    func pacesAWrappedSourceOnAManualClock(outlives: Bool) throws {
         let clock = ManualTimeSource(monotonicNanos: 1_000)
         let sleeper = FakeSleeper(clock: clock)
-        let inner = ArraySource(timestamps: [100, 2_000_100, 3_000_100, 3_000_100, 9_000_100])
+        let inner = ArraySource(timestamps: [100, 2_000_100, 3_000_100, 3_000_100, 9_000_100], outlives: outlives)
         let paced = try PacedSource(inner, .multiplier(2), timeSource: clock, sleep: sleeper.sleep)
         #expect(paced.description == inner.description)
-        #expect(paced.bytesOutliveDelivery)
+        #expect(paced.bytesOutliveDelivery == outlives)
         try paced.open()
         #expect(inner.opened == 1)
         var times: [Int64] = []
-        while try paced.poll(limit: 2, { _ in times.append(clock.monotonicNanos() - 1_000) }) != .endOfInput {}
+        var contents: [[UInt8]] = []
+        var outcomes: [SourcePoll] = []
+        while true {
+            let outcome = try paced.poll(limit: 2) { packet in
+                times.append(clock.monotonicNanos() - 1_000)
+                contents.append(Array(packet.bytes))
+            }
+            outcomes.append(outcome)
+            if outcome == .endOfInput { break }
+        }
         #expect(times == [0, 1_000_000, 1_500_000, 1_500_000, 4_500_000])
+        // A poll hands over what is due and returns before waiting for the next packet.
+        #expect(outcomes == [.delivered(1), .delivered(1), .delivered(2), .delivered(1), .endOfInput])
+        // The packet read ahead kept its own bytes even when the source reused its buffer.
+        #expect(contents == (0..<5).map { [UInt8](repeating: UInt8($0), count: 64) })
         #expect(paced.statistics.delivered == 5)
         #expect(paced.lastProblem == "array problem")
         paced.close()
         #expect(inner.closed == 1)
+    }
+
+    @Test func pacedLibpcapSourceDeliversTheSameBytes() throws {
+        var file = PcapFileBuilder()
+        for i in 0..<50 { file.packet(seconds: 100, fraction: UInt32(i * 10), data: pattern(60 + i * 13, seed: UInt8(i))) }
+        let path = try file.write()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let direct = try readAll(PcapFileSource(path: path, name: "d"))
+        let clock = ManualTimeSource()
+        let sleeper = FakeSleeper(clock: clock)
+        let paced = try readAll(PacedSource(PcapFileSource(path: path, name: "p"), .original, timeSource: clock, sleep: sleeper.sleep), limit: 8)
+        #expect(paced == direct)
+        #expect(clock.monotonicNanos() == 490_000)
     }
 
     @Test func stopInterruptsAWaitAndEndsTheInput() throws {
@@ -74,9 +107,9 @@ final class ArraySource: PacketSource {
         }
         let source = try #require(paced)
         try source.open()
-        var delivered = 0
-        #expect(try source.poll(limit: 10) { _ in delivered += 1 } == .delivered(4))
-        // Two 20 ms slices were slept before the stop; the rest of the batch went out at once.
+        #expect(try source.poll(limit: 10) { _ in } == .delivered(1))
+        // The second packet is due in a minute: two 20 ms slices pass, then the stop releases it.
+        #expect(try source.poll(limit: 10) { _ in } == .delivered(1))
         #expect(sleeper.deadlines.count == 2)
         #expect(clock.monotonicNanos() == 40_000_000)
         #expect(try source.poll(limit: 10) { _ in } == .endOfInput)
