@@ -31,7 +31,7 @@ public enum FileSources {
         case .auto:
             let plan = try MappedPcapFileSource.plan(path: path)
             if case .mapped = plan.reader {
-                return try MappedPcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex)
+                return try MappedPcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex, populate: false, plan: plan)
             }
             return try PcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex)
         }

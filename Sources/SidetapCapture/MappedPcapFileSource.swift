@@ -39,11 +39,16 @@ public final class MappedPcapFileSource: PacketSource {
     /// Checks the file with libpcap and reads its header; throws when libpcap refuses the
     /// file or when it cannot be read in place (pcapng, not a regular file, a link type whose
     /// records libpcap rewrites). The file is mapped by `open()`.
-    public init(path: String, name: String, guest: String? = nil, sourceIndex: UInt16 = 0, populate: Bool = false) throws(FileSourceError) {
-        let plan = try Self.plan(path: path)
-        guard case .mapped(let format, let linkType, let snaplen) = plan.reader else {
-            if case .libpcap(let reason) = plan.reader { throw FileSourceError(path: path, reason: reason) }
-            throw FileSourceError(path: path, reason: "cannot be read in place")
+    public convenience init(path: String, name: String, guest: String? = nil, sourceIndex: UInt16 = 0, populate: Bool = false) throws(FileSourceError) {
+        try self.init(path: path, name: name, guest: guest, sourceIndex: sourceIndex, populate: populate, plan: Self.plan(path: path))
+    }
+
+    /// A source for a file already probed by `plan(path:)`.
+    init(path: String, name: String, guest: String?, sourceIndex: UInt16, populate: Bool, plan: Plan) throws(FileSourceError) {
+        let format: ClassicPcapFormat, linkType: LinkType, snaplen: Int
+        switch plan.reader {
+        case .mapped(let f, let l, let s): (format, linkType, snaplen) = (f, l, s)
+        case .libpcap(let reason): throw FileSourceError(path: path, reason: reason)
         }
         self.path = path
         self.sourceIndex = sourceIndex
@@ -174,8 +179,11 @@ public final class MappedPcapFileSource: PacketSource {
                 problem = "truncated dump file; tried to read \(caplen) captured bytes, only got \(bodyAvailable)"
                 break
             }
-            let nanos = Int64(Int32(bitPattern: seconds)) &* 1_000_000_000
-                &+ Int64(Int32(bitPattern: fraction)) &* fractionScale
+            // libpcap widens the timestamp fields as signed 32-bit values, except in a file of
+            // the other byte order, where its byte swap yields them unsigned.
+            let nanos = swapped
+                ? Int64(seconds) &* 1_000_000_000 &+ Int64(fraction) &* fractionScale
+                : Int64(Int32(bitPattern: seconds)) &* 1_000_000_000 &+ Int64(Int32(bitPattern: fraction)) &* fractionScale
             deliver(CapturedPacket(
                 bytes: UnsafeRawBufferPointer(start: base + body, count: Int(captured)),
                 wireLength: max(length, captured), timestampNanos: nanos,

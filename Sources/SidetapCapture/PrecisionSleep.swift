@@ -12,13 +12,24 @@ public enum PrecisionSleep {
     /// The default spin window: a wake-up with 1 ns slack is rarely later than this.
     public static let defaultSpinNanos: Int64 = 50_000
 
-    /// A sleep function for `ReplayPacer` on `SystemTimeSource`; it sets the timer slack of
-    /// whichever thread calls it the first time that thread does.
-    public static func makeSleeper(spinNanos: Int64 = defaultSpinNanos) -> (Int64) -> Void {
+    /// A sleep function for `ReplayPacer`; it sets the timer slack of whichever thread calls
+    /// it the first time that thread does.
+    ///
+    /// Deadlines are in `clock`'s monotonic time. For `SystemTimeSource` (the default) that is
+    /// CLOCK_MONOTONIC itself; any other clock's deadline is turned into the same distance from
+    /// now on CLOCK_MONOTONIC.
+    public static func makeSleeper(for clock: any TimeSource = SystemTimeSource.shared, spinNanos: Int64 = defaultSpinNanos) -> (Int64) -> Void {
         let slack = SlackState()
+        if clock is SystemTimeSource {
+            return { deadline in
+                slack.ensureSet()
+                sleep(untilMonotonic: deadline, spinNanos: spinNanos)
+            }
+        }
         return { deadline in
             slack.ensureSet()
-            sleep(untilMonotonic: deadline, spinNanos: spinNanos)
+            let remaining = deadline - clock.monotonicNanos()
+            if remaining > 0 { sleep(untilMonotonic: monotonicNow() + remaining, spinNanos: spinNanos) }
         }
     }
 

@@ -33,7 +33,8 @@ public final class ReplayPacer {
 
     /// A pacer reading `timeSource` and waiting with `sleep(deadline)`, which must return at
     /// or after the absolute monotonic `deadline` (or earlier; the pacer then sleeps again).
-    /// The default sleep is `PrecisionSleep`'s, for the system clock.
+    /// The default sleep is `PrecisionSleep`'s (CLOCK_MONOTONIC, deadlines translated when
+    /// `timeSource` is another clock).
     public init(
         _ pacing: ReplayPacing, timeSource: any TimeSource = SystemTimeSource.shared,
         maximumSleepNanos: Int64 = 20_000_000, sleep: ((Int64) -> Void)? = nil
@@ -42,7 +43,7 @@ public final class ReplayPacer {
         self.pacing = pacing
         self.timeSource = timeSource
         self.maximumSleepNanos = max(1, maximumSleepNanos)
-        self.sleep = sleep ?? PrecisionSleep.makeSleeper()
+        self.sleep = sleep ?? PrecisionSleep.makeSleeper(for: timeSource)
     }
 
     /// Forgets the schedule: the next packet starts a new one (a new file, a resumed replay).
@@ -83,7 +84,16 @@ public final class ReplayPacer {
     @discardableResult
     public func wait(timestampNanos: Int64, wireLength: UInt32, shouldStop: () -> Bool = { false }) -> Bool {
         if case .topSpeed = pacing { return true }
-        let due = schedule(timestampNanos: timestampNanos, wireLength: wireLength)
+        return wait(until: schedule(timestampNanos: timestampNanos, wireLength: wireLength), shouldStop: shouldStop)
+    }
+
+    /// True when a packet due at `due` (from `schedule`) may go now.
+    public func isDue(_ due: Int64) -> Bool { timeSource.monotonicNanos() >= due }
+
+    /// Waits until `due`, a time from `schedule`. Returns false when `shouldStop` turned true
+    /// before that (checked at least every `maximumSleepNanos`), true when the time came.
+    @discardableResult
+    public func wait(until due: Int64, shouldStop: () -> Bool = { false }) -> Bool {
         while true {
             let now = timeSource.monotonicNanos()
             if now >= due {
