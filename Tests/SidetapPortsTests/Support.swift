@@ -131,15 +131,52 @@ enum Tool {
             standardError: errors)
     }
 
+    /// A program running in the background, its standard output going to a file.
+    struct Background {
+        let process: Process
+        let outputPath: String
+
+        /// Waits (at most `seconds`) for the program to end, then returns its output.
+        func finish(within seconds: Double = 20) throws -> (status: Int32, output: String) {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning, Date() < deadline { usleep(10_000) }
+            if process.isRunning {
+                process.terminate()
+                Issue.record("\(process.executableURL?.path ?? "?") did not finish")
+            }
+            process.waitUntilExit()
+            let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            try? FileManager.default.removeItem(atPath: outputPath)
+            return (process.terminationStatus, output)
+        }
+    }
+
+    /// Starts a program; `input` (if any) becomes its standard input.
+    static func start(_ executable: String, _ arguments: [String], input: Pipe? = nil) throws -> Background {
+        let outputPath = NSTemporaryDirectory() + "sidetap-tool-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = input ?? FileHandle.nullDevice
+        try process.run()
+        return Background(process: process, outputPath: outputPath)
+    }
+
     /// One packet as tcpdump prints it.
     struct DumpedPacket: Equatable {
         var timestampNanos: Int64
         var bytes: [UInt8]
     }
 
+    /// Arguments that make tcpdump print what `parseTcpdump` reads.
+    static let tcpdumpArguments = ["-xx", "--time-stamp-precision=nano", "-tt", "-nn"]
+
     /// `tcpdump -r FILE -xx --time-stamp-precision=nano -tt -nn`, parsed.
     static func tcpdump(_ file: String) throws -> [DumpedPacket] {
-        let output = try run("/usr/bin/tcpdump", ["-r", file, "-xx", "--time-stamp-precision=nano", "-tt", "-nn"])
+        let output = try run("/usr/bin/tcpdump", ["-r", file] + tcpdumpArguments)
         #expect(output.status == 0, "tcpdump failed: \(output.standardError)")
         return parseTcpdump(output.standardOutput)
     }
