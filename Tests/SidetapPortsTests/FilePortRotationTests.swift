@@ -78,8 +78,8 @@ import Testing
         // Files end only where the next record would not fit: 8 small, the 9000-byte frame
         // alone, 11, the next jumbo alone, the last 9.
         #expect(layout == [8, 1, 11, 1, 9])
-        #expect(readBack.map(\.bytes) == packets.map(\.bytes))
-        #expect(readBack.map(\.timestampNanos) == packets.map(\.timestampNanos))
+        expectSamePackets(readBack.map(\.bytes), packets.map(\.bytes))
+        expectSameTimestamps(readBack.map(\.timestampNanos), packets.map(\.timestampNanos))
     }
 
     @Test func sizeRotationFillsFilesUpToTheLimit() throws {

@@ -101,6 +101,27 @@ final class TemporaryDirectory {
     }
 }
 
+/// Compares packet byte lists, reporting counts and the first difference (not whole arrays).
+func expectSamePackets(
+    _ read: [[UInt8]], _ written: [[UInt8]], sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(read.count == written.count, "read \(read.count) packets, wrote \(written.count)", sourceLocation: sourceLocation)
+    if let index = (0..<min(read.count, written.count)).first(where: { read[$0] != written[$0] }) {
+        Issue.record("packet \(index) differs: \(read[index].count) bytes read, \(written[index].count) written",
+                     sourceLocation: sourceLocation)
+    }
+}
+
+/// Compares timestamp lists, reporting the first difference.
+func expectSameTimestamps(
+    _ read: [Int64], _ written: [Int64], sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(read.count == written.count, "read \(read.count) timestamps, wrote \(written.count)", sourceLocation: sourceLocation)
+    if let index = (0..<min(read.count, written.count)).first(where: { read[$0] != written[$0] }) {
+        Issue.record("timestamp \(index) differs: read \(read[index]), wrote \(written[index])", sourceLocation: sourceLocation)
+    }
+}
+
 /// Runs an external program and collects its output.
 enum Tool {
     struct Output {
@@ -137,7 +158,7 @@ enum Tool {
         let outputPath: String
 
         /// Waits (at most `seconds`) for the program to end, then returns its output.
-        func finish(within seconds: Double = 20) throws -> (status: Int32, output: String) {
+        func finish(within seconds: Double = 20) throws -> (status: Int32, output: String, errors: String) {
             let deadline = Date().addingTimeInterval(seconds)
             while process.isRunning, Date() < deadline { usleep(10_000) }
             if process.isRunning {
@@ -146,8 +167,10 @@ enum Tool {
             }
             process.waitUntilExit()
             let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            let errors = (try? String(contentsOfFile: outputPath + ".err", encoding: .utf8)) ?? ""
             try? FileManager.default.removeItem(atPath: outputPath)
-            return (process.terminationStatus, output)
+            try? FileManager.default.removeItem(atPath: outputPath + ".err")
+            return (process.terminationStatus, output, errors)
         }
     }
 
@@ -155,11 +178,12 @@ enum Tool {
     static func start(_ executable: String, _ arguments: [String], input: Pipe? = nil) throws -> Background {
         let outputPath = NSTemporaryDirectory() + "sidetap-tool-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: outputPath, contents: nil)
+        FileManager.default.createFile(atPath: outputPath + ".err", contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardError = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath + ".err"))
         process.standardInput = input ?? FileHandle.nullDevice
         try process.run()
         return Background(process: process, outputPath: outputPath)
