@@ -127,6 +127,14 @@ import Testing
         #expect(Self.u32(record, 4) == 999_999_999)
     }
 
+    @Test func formatIsInferredFromTheExtension() {
+        #expect(FilePortSettings(path: "out/a.pcapng").format == .pcapng)
+        #expect(FilePortSettings(path: "out/a.pcap").format == .pcap)
+        #expect(FilePortSettings(path: "out/archive").format == .pcap)
+        #expect(FilePortSettings(path: "out/a.pcap", format: .pcapng).format == .pcapng)
+        #expect(StreamPortSettings(path: "-").format == .pcap)
+    }
+
     @Test func discardPortCountsAndWritesNothing() throws {
         let port = DiscardPort(name: "null")
         try port.open(sources: [Traffic.source("eth0")])
