@@ -198,7 +198,7 @@ public final class StreamPort: Port {
         let path = settings.path
         guard !path.isEmpty else { throw PortSetupError.invalidSetting(port: name, reason: "stream path is empty") }
         var info = stat()
-        if lstat(path, &info) == 0 {
+        if stat(path, &info) == 0 {   // follows links: /dev/fd/N of a pipe works too
             guard info.st_mode & S_IFMT == S_IFIFO else {
                 throw PortSetupError.invalidSetting(
                     port: name, reason: "'\(path)' exists and is not a named pipe (use kind: file to write a file)")
