@@ -151,7 +151,7 @@ import Testing
         #expect(bucket.isUnlimited)
         let all = (0..<10_000).allSatisfy { _ in bucket.admit(wireBytes: 65_535, nowNanos: 0) }
         #expect(all)
-        var limited = TokenBucket(packetsPerSecond: 1, bitsPerSecond: nil, nowNanos: 0)
+        let limited = TokenBucket(packetsPerSecond: 1, bitsPerSecond: nil, nowNanos: 0)
         #expect(!limited.isUnlimited)
     }
 
