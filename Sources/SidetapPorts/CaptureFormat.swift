@@ -5,9 +5,10 @@ public enum CaptureFormat: String, Sendable, Hashable, CaseIterable {
     /// pcapng: one interface per source (several link types allowed), section comment.
     case pcapng
 
-    /// The format a file name suggests: `.pcap` (or `.cap`) gives `pcap`, anything else `pcapng`.
+    /// The format a file name suggests: `.pcapng` (or `.ntar`) gives `pcapng`, anything else
+    /// classic `pcap`.
     public static func inferred(fromPath path: String) -> CaptureFormat {
-        path.hasSuffix(".pcap") || path.hasSuffix(".cap") ? .pcap : .pcapng
+        path.hasSuffix(".pcapng") || path.hasSuffix(".ntar") ? .pcapng : .pcap
     }
 }
 

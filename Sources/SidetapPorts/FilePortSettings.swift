@@ -40,7 +40,7 @@ public struct FilePortSettings: Sendable {
     /// for digests or shipping.
     public var onFileFinished: (@Sendable (String) -> Void)?
 
-    /// `format` nil picks pcap for a `.pcap`/`.cap` path and pcapng otherwise.
+    /// `format` nil picks pcapng for a `.pcapng` path and pcap otherwise.
     public init(
         path: String,
         format: CaptureFormat? = nil,

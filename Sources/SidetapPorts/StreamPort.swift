@@ -139,7 +139,9 @@ public final class StreamPort: Port {
         }
         phase = .closed
         if connected {
-            var waited: Int32 = 0
+            // Give a slow reader up to closeDrainMilliseconds (wall time, not attempts) to
+            // take the rest; poll(2) sleeps until the pipe has room.
+            let deadline = Self.monotonicMilliseconds() + Int64(closeDrainMilliseconds)
             while true {
                 do {
                     if try writer.drain() {
@@ -149,10 +151,10 @@ public final class StreamPort: Port {
                 } catch {
                     break
                 }
-                guard waited < closeDrainMilliseconds else { break }
+                let remaining = deadline - Self.monotonicMilliseconds()
+                guard remaining > 0 else { break }
                 var request = pollfd(fd: writer.fileDescriptor, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&request, 1, 100)
-                waited += 100
+                _ = poll(&request, 1, Int32(min(remaining, 100)))
             }
             lost.add(UInt64(bufferedPackets))
             bufferedPackets = 0
@@ -164,6 +166,12 @@ public final class StreamPort: Port {
     }
 
     // MARK: - Connection
+
+    private static func monotonicMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
 
     private func openStandardOutput() throws {
         let descriptor = standardOutput
@@ -190,7 +198,7 @@ public final class StreamPort: Port {
         let path = settings.path
         guard !path.isEmpty else { throw PortSetupError.invalidSetting(port: name, reason: "stream path is empty") }
         var info = stat()
-        if lstat(path, &info) == 0 {
+        if stat(path, &info) == 0 {   // follows links: /dev/fd/N of a pipe works too
             guard info.st_mode & S_IFMT == S_IFIFO else {
                 throw PortSetupError.invalidSetting(
                     port: name, reason: "'\(path)' exists and is not a named pipe (use kind: file to write a file)")

@@ -20,8 +20,9 @@
 ///
 /// `admit` does no allocation and no division: a few integer multiplies and compares.
 public struct TokenBucket: Sendable {
-    /// One token, in level units.
-    @usableFromInline static let unit: Int128 = 1_000_000_000_000
+    /// One token, in level units. (Computed, so it folds to a constant where `admit` is
+    /// inlined instead of going through a lazy global's accessor.)
+    @inlinable static var unit: Int128 { 1_000_000_000_000 }
 
     /// Level units added per nanosecond (= thousandths of a token per second).
     @usableFromInline let packetRate: Int128
