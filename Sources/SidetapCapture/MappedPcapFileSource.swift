@@ -1,3 +1,4 @@
+import CSidetapLinux
 import SidetapCore
 import SidetapPcap
 
@@ -184,11 +185,16 @@ public final class MappedPcapFileSource: PacketSource {
             let nanos = swapped
                 ? Int64(seconds) &* 1_000_000_000 &+ Int64(fraction) &* fractionScale
                 : Int64(Int32(bitPattern: seconds)) &* 1_000_000_000 &+ Int64(Int32(bitPattern: fraction)) &* fractionScale
+            // Start fetching the next record's header and the first bytes of its packet now,
+            // so the miss overlaps with this packet's decode and selection.
+            let next = body &+ Int(caplen)
+            CSidetapLinux_prefetch(base + next)
+            CSidetapLinux_prefetch(base + (next &+ 64))
             deliver(CapturedPacket(
                 bytes: UnsafeRawBufferPointer(start: base + body, count: Int(captured)),
                 wireLength: max(length, captured), timestampNanos: nanos,
                 sourceIndex: index, direction: .unknown))
-            cursor = body &+ Int(caplen)
+            cursor = next
             count &+= 1
         }
         self.cursor = cursor

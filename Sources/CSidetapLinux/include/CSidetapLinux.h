@@ -6,4 +6,10 @@
 /// Returns 0, or -1 with errno set.
 int CSidetapLinux_setTimerSlack(unsigned long nanoseconds);
 
+/// Hints the CPU to fetch the cache line at `address` for reading (__builtin_prefetch).
+/// Never faults: a prefetch of an unmapped address is dropped.
+static inline void CSidetapLinux_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 #endif

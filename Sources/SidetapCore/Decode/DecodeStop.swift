@@ -17,6 +17,7 @@ public struct DecodeStop: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The decoder read every header it knows and reached the payload (or a layer it does not decode).
+    @inlinable @inline(__always)
     public var isComplete: Bool { reason == .complete || reason == .unsupported }
 
     /// Protocol layers the decoder knows.

@@ -55,6 +55,7 @@ public struct DecodedPacket: Sendable {
     /// Where decoding ended and why.
     public var stop = DecodeStop(layer: .link, reason: .truncated, offset: 0)
 
+    @inlinable
     public init() {}
 
     /// True when a TCP header was decoded.

@@ -10,23 +10,23 @@ public struct IPv4View {
         self.bytes = bytes
     }
 
-    @inlinable public var version: UInt8 { bytes[0] >> 4 }
+    @inlinable @inline(__always) public var version: UInt8 { bytes[0] >> 4 }
     /// Header length in bytes (IHL × 4), options included.
-    @inlinable public var headerLength: Int { Int(bytes[0] & 0x0F) * 4 }
-    @inlinable public var typeOfService: UInt8 { bytes[1] }
-    @inlinable public var totalLength: UInt16 { bytes.u16(at: 2)! }
-    @inlinable public var identification: UInt16 { bytes.u16(at: 4)! }
-    @inlinable public var dontFragment: Bool { bytes[6] & 0x40 != 0 }
-    @inlinable public var moreFragments: Bool { bytes[6] & 0x20 != 0 }
+    @inlinable @inline(__always) public var headerLength: Int { Int(bytes[0] & 0x0F) * 4 }
+    @inlinable @inline(__always) public var typeOfService: UInt8 { bytes[1] }
+    @inlinable @inline(__always) public var totalLength: UInt16 { bytes.be16(2) }
+    @inlinable @inline(__always) public var identification: UInt16 { bytes.be16(4) }
+    @inlinable @inline(__always) public var dontFragment: Bool { bytes[6] & 0x40 != 0 }
+    @inlinable @inline(__always) public var moreFragments: Bool { bytes[6] & 0x20 != 0 }
     /// Fragment offset in bytes.
-    @inlinable public var fragmentOffset: UInt16 { (bytes.u16(at: 6)! & 0x1FFF) &* 8 }
-    @inlinable public var timeToLive: UInt8 { bytes[8] }
-    @inlinable public var protocolNumber: UInt8 { bytes[9] }
-    @inlinable public var checksum: UInt16 { bytes.u16(at: 10)! }
-    @inlinable public var source: UInt32 { bytes.u32(at: 12)! }
-    @inlinable public var destination: UInt32 { bytes.u32(at: 16)! }
+    @inlinable @inline(__always) public var fragmentOffset: UInt16 { (bytes.be16(6) & 0x1FFF) &* 8 }
+    @inlinable @inline(__always) public var timeToLive: UInt8 { bytes[8] }
+    @inlinable @inline(__always) public var protocolNumber: UInt8 { bytes[9] }
+    @inlinable @inline(__always) public var checksum: UInt16 { bytes.be16(10) }
+    @inlinable @inline(__always) public var source: UInt32 { bytes.be32(12) }
+    @inlinable @inline(__always) public var destination: UInt32 { bytes.be32(16) }
     /// The option bytes (empty when IHL is 5); nil when the options are not fully captured.
-    @inlinable public var options: UnsafeRawBufferPointer? {
+    @inlinable @inline(__always) public var options: UnsafeRawBufferPointer? {
         let length = headerLength
         guard length >= 20, length <= bytes.count else { return nil }
         return UnsafeRawBufferPointer(rebasing: bytes[20..<length])
@@ -56,14 +56,14 @@ public struct IPv6View {
         self.bytes = bytes
     }
 
-    @inlinable public var version: UInt8 { bytes[0] >> 4 }
-    @inlinable public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.u16(at: 0)! >> 4) }
-    @inlinable public var flowLabel: UInt32 { bytes.u32(at: 0)! & 0x000F_FFFF }
-    @inlinable public var payloadLength: UInt16 { bytes.u16(at: 4)! }
-    @inlinable public var nextHeader: UInt8 { bytes[6] }
-    @inlinable public var hopLimit: UInt8 { bytes[7] }
-    @inlinable public var source: IPAddress { IPAddress(high: bytes.u64(at: 8)!, low: bytes.u64(at: 16)!) }
-    @inlinable public var destination: IPAddress { IPAddress(high: bytes.u64(at: 24)!, low: bytes.u64(at: 32)!) }
+    @inlinable @inline(__always) public var version: UInt8 { bytes[0] >> 4 }
+    @inlinable @inline(__always) public var trafficClass: UInt8 { UInt8(truncatingIfNeeded: bytes.be16(0) >> 4) }
+    @inlinable @inline(__always) public var flowLabel: UInt32 { bytes.be32(0) & 0x000F_FFFF }
+    @inlinable @inline(__always) public var payloadLength: UInt16 { bytes.be16(4) }
+    @inlinable @inline(__always) public var nextHeader: UInt8 { bytes[6] }
+    @inlinable @inline(__always) public var hopLimit: UInt8 { bytes[7] }
+    @inlinable @inline(__always) public var source: IPAddress { IPAddress(high: bytes.be64(8), low: bytes.be64(16)) }
+    @inlinable @inline(__always) public var destination: IPAddress { IPAddress(high: bytes.be64(24), low: bytes.be64(32)) }
 }
 
 /// Zero-copy view of one IPv6 extension header (hop-by-hop, routing, fragment, destination
@@ -89,9 +89,9 @@ public struct IPv6ExtensionView {
         }
     }
 
-    @inlinable public var nextHeader: UInt8 { bytes[0] }
+    @inlinable @inline(__always) public var nextHeader: UInt8 { bytes[0] }
     /// The header's length in bytes (AH counts 4-byte units, fragment is fixed at 8).
-    @inlinable public var length: Int {
+    @inlinable @inline(__always) public var length: Int {
         switch headerType {
         case 44: 8
         case 51: (Int(bytes[1]) + 2) * 4
@@ -99,9 +99,9 @@ public struct IPv6ExtensionView {
         }
     }
     /// For a fragment header: offset in bytes.
-    @inlinable public var fragmentOffset: UInt16 { bytes.u16(at: 2)! & 0xFFF8 }
+    @inlinable @inline(__always) public var fragmentOffset: UInt16 { bytes.be16(2) & 0xFFF8 }
     /// For a fragment header: more fragments follow.
-    @inlinable public var moreFragments: Bool { bytes[3] & 0x01 != 0 }
+    @inlinable @inline(__always) public var moreFragments: Bool { bytes[3] & 0x01 != 0 }
     /// For a fragment header: identification.
-    @inlinable public var fragmentIdentification: UInt32 { bytes.u32(at: 4)! }
+    @inlinable @inline(__always) public var fragmentIdentification: UInt32 { bytes.be32(4) }
 }

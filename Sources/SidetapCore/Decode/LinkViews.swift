@@ -11,11 +11,11 @@ public struct EthernetView {
     }
 
     /// Destination MAC as a 48-bit integer.
-    @inlinable public var destination: UInt64 { UInt64(bytes.u16(at: 0)!) << 32 | UInt64(bytes.u32(at: 2)!) }
+    @inlinable @inline(__always) public var destination: UInt64 { UInt64(bytes.be16(0)) << 32 | UInt64(bytes.be32(2)) }
     /// Source MAC as a 48-bit integer.
-    @inlinable public var source: UInt64 { UInt64(bytes.u16(at: 6)!) << 32 | UInt64(bytes.u32(at: 8)!) }
+    @inlinable @inline(__always) public var source: UInt64 { UInt64(bytes.be16(6)) << 32 | UInt64(bytes.be32(8)) }
     /// EtherType (or 802.3 length when ≤ 1500).
-    @inlinable public var etherType: UInt16 { bytes.u16(at: 12)! }
+    @inlinable @inline(__always) public var etherType: UInt16 { bytes.be16(12) }
 }
 
 /// Zero-copy view of one 802.1Q / 802.1ad tag (4 bytes after the tag's TPID).
@@ -30,11 +30,11 @@ public struct VLANTagView {
     }
 
     /// Priority code point (3 bits).
-    @inlinable public var priority: UInt8 { UInt8(bytes.u16(at: 0)! >> 13) }
+    @inlinable @inline(__always) public var priority: UInt8 { UInt8(bytes.be16(0) >> 13) }
     /// VLAN identifier (12 bits).
-    @inlinable public var vlanID: UInt16 { bytes.u16(at: 0)! & 0x0FFF }
+    @inlinable @inline(__always) public var vlanID: UInt16 { bytes.be16(0) & 0x0FFF }
     /// The EtherType that follows the tag.
-    @inlinable public var etherType: UInt16 { bytes.u16(at: 2)! }
+    @inlinable @inline(__always) public var etherType: UInt16 { bytes.be16(2) }
 
     /// TPIDs that introduce a VLAN tag: 802.1Q, 802.1ad (QinQ outer), and the old 0x9100.
     @inlinable
@@ -55,11 +55,11 @@ public struct LinuxSLLView {
     }
 
     /// Packet type: 0 to us, 1 broadcast, 2 multicast, 3 to someone else, 4 sent by us.
-    @inlinable public var packetType: UInt16 { bytes.u16(at: 0)! }
+    @inlinable @inline(__always) public var packetType: UInt16 { bytes.be16(0) }
     /// ARPHRD_ type of the interface.
-    @inlinable public var hardwareType: UInt16 { bytes.u16(at: 2)! }
+    @inlinable @inline(__always) public var hardwareType: UInt16 { bytes.be16(2) }
     /// Protocol (EtherType for Ethernet-like interfaces).
-    @inlinable public var protocolType: UInt16 { bytes.u16(at: 14)! }
+    @inlinable @inline(__always) public var protocolType: UInt16 { bytes.be16(14) }
 }
 
 /// Zero-copy view of a Linux cooked capture v2 header (20 bytes).
@@ -74,13 +74,13 @@ public struct LinuxSLL2View {
     }
 
     /// Protocol (EtherType for Ethernet-like interfaces).
-    @inlinable public var protocolType: UInt16 { bytes.u16(at: 0)! }
+    @inlinable @inline(__always) public var protocolType: UInt16 { bytes.be16(0) }
     /// Interface index the packet was captured on.
-    @inlinable public var interfaceIndex: UInt32 { bytes.u32(at: 4)! }
+    @inlinable @inline(__always) public var interfaceIndex: UInt32 { bytes.be32(4) }
     /// ARPHRD_ type of the interface.
-    @inlinable public var hardwareType: UInt16 { bytes.u16(at: 8)! }
+    @inlinable @inline(__always) public var hardwareType: UInt16 { bytes.be16(8) }
     /// Packet type, as in SLL v1.
-    @inlinable public var packetType: UInt8 { bytes[10] }
+    @inlinable @inline(__always) public var packetType: UInt8 { bytes[10] }
 }
 
 extension PacketDirection {

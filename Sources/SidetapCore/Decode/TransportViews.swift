@@ -30,16 +30,16 @@ public struct TCPView {
         self.bytes = bytes
     }
 
-    @inlinable public var sourcePort: UInt16 { bytes.u16(at: 0)! }
-    @inlinable public var destinationPort: UInt16 { bytes.u16(at: 2)! }
-    @inlinable public var sequence: UInt32 { bytes.u32(at: 4)! }
-    @inlinable public var acknowledgment: UInt32 { bytes.u32(at: 8)! }
+    @inlinable @inline(__always) public var sourcePort: UInt16 { bytes.be16(0) }
+    @inlinable @inline(__always) public var destinationPort: UInt16 { bytes.be16(2) }
+    @inlinable @inline(__always) public var sequence: UInt32 { bytes.be32(4) }
+    @inlinable @inline(__always) public var acknowledgment: UInt32 { bytes.be32(8) }
     /// Header length in bytes (data offset × 4).
-    @inlinable public var headerLength: Int { Int(bytes[12] >> 4) * 4 }
-    @inlinable public var flags: TCPFlags { TCPFlags(rawValue: bytes.u16(at: 12)! & 0x01FF) }
-    @inlinable public var window: UInt16 { bytes.u16(at: 14)! }
-    @inlinable public var checksum: UInt16 { bytes.u16(at: 16)! }
-    @inlinable public var urgentPointer: UInt16 { bytes.u16(at: 18)! }
+    @inlinable @inline(__always) public var headerLength: Int { Int(bytes[12] >> 4) * 4 }
+    @inlinable @inline(__always) public var flags: TCPFlags { TCPFlags(rawValue: bytes.be16(12) & 0x01FF) }
+    @inlinable @inline(__always) public var window: UInt16 { bytes.be16(14) }
+    @inlinable @inline(__always) public var checksum: UInt16 { bytes.be16(16) }
+    @inlinable @inline(__always) public var urgentPointer: UInt16 { bytes.be16(18) }
 
     /// Checks the data offset against what was captured.
     @inlinable
@@ -62,11 +62,11 @@ public struct UDPView {
         self.bytes = bytes
     }
 
-    @inlinable public var sourcePort: UInt16 { bytes.u16(at: 0)! }
-    @inlinable public var destinationPort: UInt16 { bytes.u16(at: 2)! }
+    @inlinable @inline(__always) public var sourcePort: UInt16 { bytes.be16(0) }
+    @inlinable @inline(__always) public var destinationPort: UInt16 { bytes.be16(2) }
     /// Length of header plus payload, as the header states it.
-    @inlinable public var length: UInt16 { bytes.u16(at: 4)! }
-    @inlinable public var checksum: UInt16 { bytes.u16(at: 6)! }
+    @inlinable @inline(__always) public var length: UInt16 { bytes.be16(4) }
+    @inlinable @inline(__always) public var checksum: UInt16 { bytes.be16(6) }
 }
 
 /// Zero-copy view of an ICMP or ICMPv6 header (type, code, checksum, 4 bytes of rest).
@@ -81,13 +81,13 @@ public struct ICMPView {
         self.bytes = bytes
     }
 
-    @inlinable public var type: UInt8 { bytes[0] }
-    @inlinable public var code: UInt8 { bytes[1] }
-    @inlinable public var checksum: UInt16 { bytes.u16(at: 2)! }
+    @inlinable @inline(__always) public var type: UInt8 { bytes[0] }
+    @inlinable @inline(__always) public var code: UInt8 { bytes[1] }
+    @inlinable @inline(__always) public var checksum: UInt16 { bytes.be16(2) }
     /// Echo identifier (bytes 4–5), nil when not captured.
-    @inlinable public var identifier: UInt16? { bytes.u16(at: 4) }
+    @inlinable @inline(__always) public var identifier: UInt16? { bytes.u16(at: 4) }
     /// Echo sequence number (bytes 6–7), nil when not captured.
-    @inlinable public var sequenceNumber: UInt16? { bytes.u16(at: 6) }
+    @inlinable @inline(__always) public var sequenceNumber: UInt16? { bytes.u16(at: 6) }
 }
 
 /// IP protocol numbers the decoder and the rules language name.

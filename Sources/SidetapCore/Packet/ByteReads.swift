@@ -34,3 +34,22 @@ extension UnsafeRawBufferPointer {
         return UnsafeRawBufferPointer(rebasing: self[offset...])
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// Big-endian reads at offsets a view has already checked against its minimum length:
+    /// no bounds test and no optional, so the tiny header accessors inline to one load.
+    @inlinable @inline(__always)
+    func be16(_ offset: Int) -> UInt16 {
+        UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inlinable @inline(__always)
+    func be32(_ offset: Int) -> UInt32 {
+        UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inlinable @inline(__always)
+    func be64(_ offset: Int) -> UInt64 {
+        UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+}

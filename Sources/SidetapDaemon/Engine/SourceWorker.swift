@@ -58,7 +58,14 @@ final class SourceWorker: @unchecked Sendable {
         let linkType = description.linkType
         let copy = !source.bytesOutliveDelivery
         let sourceIndex = index
-        var decoded = DecodedPacket()
+        // The decoded packet lives in one preallocated slot: decoding writes it in place and
+        // the selector borrows it, so no 170-byte copy is made per packet.
+        let decoded = UnsafeMutablePointer<DecodedPacket>.allocate(capacity: 1)
+        decoded.initialize(to: DecodedPacket())
+        defer {
+            decoded.deinitialize(count: 1)
+            decoded.deallocate()
+        }
         // Local tallies, published after every batch.
         var localPackets: UInt64 = 0
         var localBytes: UInt64 = 0
@@ -94,14 +101,14 @@ final class SourceWorker: @unchecked Sendable {
             let outcome: SourcePoll
             do {
                 outcome = try source.poll(limit: batch) { packet in
-                    PacketDecoder.decode(packet.bytes, linkType: linkType, into: &decoded)
-                    if packet.direction != .unknown { decoded.direction = packet.direction }
-                    if !decoded.stop.isComplete { localIncomplete &+= 1 }
+                    PacketDecoder.decode(packet.bytes, linkType: linkType, into: &decoded.pointee)
+                    if packet.direction != .unknown { decoded.pointee.direction = packet.direction }
+                    if !decoded.pointee.stop.isComplete { localIncomplete &+= 1 }
                     localPackets &+= 1
                     localBytes &+= UInt64(packet.wireLength)
-                    let flow = FlowKey.make(decoded)
+                    let flow = FlowKey.make(decoded.pointee)
                     let hash = flow.key.symmetricHash
-                    var chosen = selector.select(packet, decoded: decoded, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
+                    var chosen = selector.select(packet, decoded: decoded.pointee, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
                     while chosen != 0 {
                         let port = chosen.trailingZeroBitCount
                         chosen &= chosen &- 1
