@@ -6,7 +6,7 @@
 #      sidetap 1×1 native → discard, sidetap 4×8 → discard, sidetap 1×1 → pcap file,
 #      tcpdump → /dev/null, tcpdump → file (same expression as the 1×1 rule);
 #   4. packets/s, ratios against the targets, PASS/FAIL;
-#   5. allocation check: valgrind on two prefixes; heap allocations per extra packet.
+#   5. allocation check: malloc_count.c (LD_PRELOAD) on two prefixes; heap allocations per extra packet.
 # Must run as root (tcpdump -Z root, page-cache warm-up). Exit status 1 when a target fails
 # or a measurement could not run.
 #
@@ -15,7 +15,7 @@
 #   SIDETAP_BENCH_SEED      generator seed                     (default 20260101)
 #   SIDETAP_BENCH_RUNS      hyperfine runs per command          (default 3)
 #   SIDETAP_BENCH_DIR       work directory                      (default /tmp/sidetap-bench)
-#   SIDETAP_BENCH_ALLOC     "SMALL LARGE" prefixes for valgrind (default "50000 100000"; "" skips)
+#   SIDETAP_BENCH_ALLOC     "SMALL LARGE" prefixes for the allocation check (default "50000 200000"; "" skips)
 #   SIDETAP_BENCH_EXPR      tcpdump expression of the 1×1 rule  (default "tcp port 80"; keep rules/tcp80.rules in step)
 #   SIDETAP                 sidetap binary                      (default: build and use .build/release/sidetap)
 set -euo pipefail
@@ -24,7 +24,7 @@ PACKETS=${SIDETAP_BENCH_PACKETS:-2000000}
 SEED=${SIDETAP_BENCH_SEED:-20260101}
 RUNS=${SIDETAP_BENCH_RUNS:-3}
 BENCH_DIR=${SIDETAP_BENCH_DIR:-/tmp/sidetap-bench}
-ALLOC=${SIDETAP_BENCH_ALLOC-50000 100000}
+ALLOC=${SIDETAP_BENCH_ALLOC-50000 200000}
 EXPR=${SIDETAP_BENCH_EXPR:-tcp port 80}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -32,7 +32,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (tcpdump -Z root and the page-cache warm-up need it)"
-for tool in hyperfine tcpdump gcc jq valgrind awk; do
+for tool in hyperfine tcpdump gcc jq awk; do
     command -v "$tool" >/dev/null || die "missing $tool (apt-get install $tool)"
 done
 [ -f /usr/include/pcap/pcap.h ] || die "missing libpcap headers (apt-get install libpcap-dev)"
@@ -51,6 +51,7 @@ if [ -z "${SIDETAP:-}" ]; then
 fi
 [ -x "$SIDETAP" ] || die "no sidetap binary at $SIDETAP"
 gcc -O2 -Wall -o "$TMP/pcap_read" "$REPO/benchmarks/pcap_read.c" -lpcap
+gcc -O2 -Wall -shared -fPIC -o "$TMP/malloc_count.so" "$REPO/benchmarks/malloc_count.c"
 
 # --- capture -----------------------------------------------------------------------------
 IN="$BENCH_DIR/in.pcap"
@@ -161,19 +162,19 @@ fi
 if [ -n "$ALLOC" ] && [ "$SIDETAP_OK" -eq 1 ]; then
     read -r SMALL LARGE <<< "$ALLOC"
     say ""
-    say "== allocation check: valgrind memcheck, sidetap 1×1 on the first $SMALL and $LARGE packets"
+    say "== allocation check: malloc_count.so (LD_PRELOAD), sidetap 1×1 on the first $SMALL and $LARGE packets"
     allocations() {
         local prefix="$BENCH_DIR/prefix-$1.pcap" config="$TMP/alloc-$1.yaml"
         tcpdump -r "$IN" -c "$1" -w "$prefix" 2>/dev/null
         sed "s#$BENCH_DIR/prefix.pcap#$prefix#" "$CFG/1x1-alloc.yaml" > "$config"
-        valgrind --tool=memcheck --leak-check=no --error-exitcode=0 "$SIDETAP" run "$config" \
-            > /dev/null 2> "$TMP/valgrind-$1.txt" || true
-        sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' "$TMP/valgrind-$1.txt" | tr -d , | tail -n 1
+        MALLOC_COUNT_OUT="$TMP/allocs-$1.txt" LD_PRELOAD="$TMP/malloc_count.so" "$SIDETAP" run "$config" \
+            > /dev/null 2>&1 || true
+        sed -n 's/^allocations=\([0-9]*\)$/\1/p' "$TMP/allocs-$1.txt" 2>/dev/null
     }
     A_SMALL=$(allocations "$SMALL")
     A_LARGE=$(allocations "$LARGE")
     if [ -z "$A_SMALL" ] || [ -z "$A_LARGE" ]; then
-        say "   valgrind gave no heap summary"; tail -n 5 "$TMP/valgrind-$SMALL.txt"; FAILED=1
+        say "   malloc_count gave no count"; FAILED=1
     else
         awk -v s="$A_SMALL" -v l="$A_LARGE" -v ns="$SMALL" -v nl="$LARGE" 'BEGIN {
             per = (l - s) / (nl - ns);
