@@ -27,8 +27,9 @@ public final class CompiledRuleSet: Sendable {
     let compiledPorts: [CompiledPort]
     let rules: [CompiledRule]
     let packetTerms: [PacketTerm]
-    /// `pcapExpressions.count × linkTypes.count` programs, expression-major.
-    let programs: [FilterProgram]
+    /// `pcapExpressions.count × linkTypes.count` programs, expression-major; nil where the
+    /// expression can never match that link type.
+    let programs: [FilterProgram?]
     let rulePlans: [RulePlan]
     let portPlans: [PortPlan]
     /// Per-packet rules of all ports, concatenated (`PortPlan.perPacketStart` indexes it).

@@ -11,7 +11,7 @@ struct RuleCompiler {
     var rules: [CompiledRule] = []
     var packetTerms: [PacketTerm] = []
     var expressions: [String] = []
-    var programs: [FilterProgram] = []
+    var programs: [FilterProgram?] = []
     var expressionIndex: [String: Int] = [:]
 
     init(sources: [SourceDescription], linkTypes: [LinkType], snaplens: [Int]) {
@@ -92,17 +92,31 @@ struct RuleCompiler {
 
     /// The index of `expression` among the shared expressions, compiling it for every link type
     /// the first time it is seen.
+    ///
+    /// An expression libpcap finds can never match on one link type ("expression rejects all
+    /// packets", e.g. `icmp` on raw IPv6) simply never matches packets of that link type; it is
+    /// an error only when that holds for every link type.
     mutating func program(for expression: String, file: String, line: Int) throws(RulesError) -> Int {
         if let index = expressionIndex[expression] { return index }
-        var compiled: [FilterProgram] = []
+        var compiled: [FilterProgram?] = []
+        var rejectsAll: String?
         for (i, linkType) in linkTypes.enumerated() {
             do {
                 compiled.append(try FilterProgram(expression: expression, linkType: linkType, snaplen: snaplens[i]))
             } catch {
                 let which = linkTypes.count > 1 ? " (link type \(linkType))" : ""
+                if error.message.contains("rejects all packets") {
+                    compiled.append(nil)
+                    rejectsAll = rejectsAll ?? "\(error.message)\(which)"
+                    continue
+                }
                 throw RulesError(file: file, line: line, column: nil, kind: .badPcapExpression,
                                  reason: "pcap expression \"\(expression)\": \(error.message)\(which)")
             }
+        }
+        if let rejectsAll, compiled.allSatisfy({ $0 == nil }) {
+            throw RulesError(file: file, line: line, column: nil, kind: .badPcapExpression,
+                             reason: "pcap expression \"\(expression)\": \(rejectsAll)")
         }
         let index = expressions.count
         expressions.append(expression)

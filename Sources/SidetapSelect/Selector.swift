@@ -30,7 +30,7 @@ public final class Selector {
     /// Rule counters then the "unmatched" counter, port after port (`PortPlan.counterBase`).
     let ruleCounters: ContiguousArray<Counter>
     let acceptedCounters: ContiguousArray<Counter>
-    let programs: ContiguousArray<FilterProgram>
+    let programs: ContiguousArray<FilterProgram?>
     let linkTypes: [LinkType]
     let lastSlice: UnsafeMutableBufferPointer<UInt32>
     /// Rule (relative to its port) decided by a per-packet rule in the current packet.
@@ -303,8 +303,10 @@ public final class Selector {
             linkSerial = serial
             linkIndex = linkTypes.firstIndex(of: decoded.linkType) ?? -1
         }
-        let value = linkIndex >= 0
-            && programs[index &* linkTypes.count &+ linkIndex].matches(packet.bytes, wireLength: packet.wireLength)
+        var value = false
+        if linkIndex >= 0, let program = programs[index &* linkTypes.count &+ linkIndex] {
+            value = program.matches(packet.bytes, wireLength: packet.wireLength)
+        }
         pcapStamp[index] = serial
         pcapValue[index] = value
         return value
