@@ -110,8 +110,12 @@ struct RuleCompiler {
                     rejectsAll = rejectsAll ?? "\(error.message)\(which)"
                     continue
                 }
+                // libpcap prefixes parse errors with "can't parse filter expression: ", which our
+                // own wording already says.
+                var message = Substring(error.message)
+                if message.hasPrefix("can't parse filter expression: ") { message = message.dropFirst(31) }
                 throw RulesError(file: file, line: line, column: nil, kind: .badPcapExpression,
-                                 reason: "pcap expression \"\(expression)\": \(error.message)\(which)")
+                                 reason: "pcap expression \"\(expression)\": \(message)\(which)")
             }
         }
         if let rejectsAll, compiled.allSatisfy({ $0 == nil }) {
