@@ -10,6 +10,7 @@ struct RuleCompiler {
     let snaplens: [Int]
     var rules: [CompiledRule] = []
     var packetTerms: [PacketTerm] = []
+    var flowTables = FlowTables()
     var expressions: [String] = []
     var programs: [FilterProgram?] = []
     var expressionIndex: [String: Int] = [:]
@@ -21,7 +22,7 @@ struct RuleCompiler {
     }
 
     mutating func compile(_ rule: RuleSyntax, port: PortRules, ordinal: Int) throws(RulesError) -> CompiledRule {
-        var flowTerms: [FlowTerm] = []
+        let flowStart = flowTables.terms.count
         let packetStart = packetTerms.count
         for term in rule.terms {
             switch term.match {
@@ -36,13 +37,13 @@ struct RuleCompiler {
                 let test = try flowTest(term.match, file: port.rulesFile, line: rule.line)
                 // `any` adds nothing to a conjunction; `not any` still has to stay.
                 if case .any = test, !term.negated { continue }
-                flowTerms.append(FlowTerm(negated: term.negated, test: test))
+                flowTables.append(test, negated: term.negated)
             }
         }
         let portSlice = port.slice.map(UInt32.init) ?? UInt32.max
         let ruleSlice = rule.slice.map(UInt32.init) ?? UInt32.max
         return CompiledRule(
-            line: rule.line, text: rule.text, accept: rule.accept, flowTerms: flowTerms,
+            line: rule.line, text: rule.text, accept: rule.accept, flowTerms: flowStart..<flowTables.terms.count,
             packetTerms: packetStart..<packetTerms.count,
             sampleDivisor: UInt32(rule.sample ?? 1), sampleSalt: Salt.of("rule-sample", port.name, String(ordinal)),
             slice: rule.slice, effectiveSlice: min(portSlice, ruleSlice), perPacketOrdinal: -1)
