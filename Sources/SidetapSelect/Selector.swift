@@ -185,14 +185,14 @@ public final class Selector {
                     break
                 }
             }
-            cache.decisions[index &* portCount &+ p] = decided
+            cache.decisions(index)[p] = decided
             if plan.candidateRow >= 0 {
-                cache.candidates[index &* cache.candidatePortCount &+ Int(plan.candidateRow)] =
+                cache.candidates(index)[Int(plan.candidateRow)] =
                     CandidateRow(candidates: candidates, candidateAccepts: candidateAccepts)
                 if candidates != 0 { pendingMask |= bit }
             }
         }
-        let entry = cache.entries.advanced(by: index)
+        let entry = cache.entry(index)
         entry.pointee.acceptMask = acceptMask
         entry.pointee.pendingMask = pendingMask
         entry.pointee.activeMask = activeMask
@@ -202,7 +202,7 @@ public final class Selector {
     /// slices. Returns the accepted ports among the cached ones.
     @inline(__always)
     func finish(_ cache: FlowCache, _ index: Int, _ packet: CapturedPacket, _ decoded: DecodedPacket) -> UInt64 {
-        let entry = cache.entries.advanced(by: index)
+        let entry = cache.entry(index)
         entry.pointee.lastUsed = state.pointee.serial
         var accepted = entry.pointee.acceptMask
         var pending = entry.pointee.pendingMask
@@ -212,7 +212,7 @@ public final class Selector {
             pending &= pending &- 1
             let bit: UInt64 = 1 << UInt64(p)
             let plan = ports[p]
-            let row = cache.candidates[index &* cache.candidatePortCount &+ Int(plan.candidateRow)]
+            let row = cache.candidates(index)[Int(plan.candidateRow)]
             var candidates = row.candidates
             while candidates != 0 {
                 let ordinal = candidates.trailingZeroBitCount
@@ -227,7 +227,7 @@ public final class Selector {
             }
         }
         var active = entry.pointee.activeMask
-        let decisions = cache.decisions.advanced(by: index &* portCount)
+        let decisions = cache.decisions(index)
         while active != 0 {
             let p = active.trailingZeroBitCount
             active &= active &- 1
