@@ -106,7 +106,9 @@ public final class Selector {
     /// Bytes to keep of the last selected packet for `port` (`UInt32.max` = all of it).
     /// Meaningful for the ports in the set the last `select` returned.
     @inline(__always)
-    public func sliceLength(port: Int) -> UInt32 { lastSlice[port] }
+    public func sliceLength(port: Int) -> UInt32 {
+        port >= 0 && port < portCount ? lastSlice[port] : UInt32.max
+    }
 
     /// The ports that take this packet.
     ///
