@@ -1,3 +1,4 @@
+import Foundation
 import SidetapCore
 import SidetapSelect
 import Testing
@@ -155,6 +156,7 @@ import Testing
             Support.port("waf2", "accept flags syn\naccept pcap \"tcp port 443\"\n", group: "g"),
         ])
         let report = h.rules.report()
+        if ProcessInfo.processInfo.environment["SIDETAP_PRINT_REPORT"] != nil { print(report) }
         #expect(report.contains("port waf (waf.rules) sample 1/2 group g (member 1 of 2)"))
         #expect(report.contains("line 1: accept tcp dport 80  [flow-cached]"))
         #expect(report.contains("line 2: accept pcap \"tcp port 443\" slice 96  [per-packet: pcap #1"))
