@@ -6,8 +6,8 @@ struct CompiledRule: Sendable {
     var line: Int
     var text: String
     var accept: Bool
-    /// All must hold; answered from `FlowFacts`.
-    var flowTerms: [FlowTerm]
+    /// Range in `CompiledRuleSet.flowTables.terms`; all must hold, answered from `FlowFacts`.
+    var flowTerms: Range<Int>
     /// Range in `CompiledRuleSet.packetTerms`; empty for a flow-only rule.
     var packetTerms: Range<Int>
     /// `sample 1/N`: N (1 = keep every flow).
@@ -21,17 +21,17 @@ struct CompiledRule: Sendable {
     var perPacketOrdinal: Int
 
     var isPerPacket: Bool { !packetTerms.isEmpty }
-
-    @inline(__always)
-    func flowHolds(_ facts: FlowFacts) -> Bool {
-        for term in flowTerms where !term.holds(facts) { return false }
-        return true
-    }
 }
 
 /// The per-packet view of a rule: a plain value the selector copies into its own buffer.
 struct RulePlan {
     var accept: Bool
+    /// True when the rule has per-packet terms.
+    var perPacket: Bool
+    /// Position among its port's per-packet rules (valid when `perPacket`).
+    var perPacketOrdinal: Int32
+    var flowTermStart: Int32
+    var flowTermCount: Int32
     var packetTermStart: Int32
     var packetTermCount: Int32
     var sampleDivisor: UInt32

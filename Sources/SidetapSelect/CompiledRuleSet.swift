@@ -27,8 +27,10 @@ public final class CompiledRuleSet: Sendable {
     let compiledPorts: [CompiledPort]
     let rules: [CompiledRule]
     let packetTerms: [PacketTerm]
-    /// `pcapExpressions.count × linkTypes.count` programs, expression-major.
-    let programs: [FilterProgram]
+    let flowTables: FlowTables
+    /// `pcapExpressions.count × linkTypes.count` programs, expression-major; nil where the
+    /// expression can never match that link type.
+    let programs: [FilterProgram?]
     let rulePlans: [RulePlan]
     let portPlans: [PortPlan]
     /// Per-packet rules of all ports, concatenated (`PortPlan.perPacketStart` indexes it).
@@ -127,6 +129,7 @@ public final class CompiledRuleSet: Sendable {
         self.programs = compiler.programs
         self.rules = compiler.rules
         self.packetTerms = compiler.packetTerms
+        self.flowTables = compiler.flowTables
         self.compiledPorts = compiledPorts
         self.ports = compiledPorts.map { port in
             PortInfo(
@@ -137,7 +140,9 @@ public final class CompiledRuleSet: Sendable {
                 sample: port.rules.sample, slice: port.rules.slice, group: port.groupName, flowCached: port.cacheable)
         }
         self.rulePlans = compiler.rules.map { rule in
-            RulePlan(accept: rule.accept, packetTermStart: Int32(rule.packetTerms.lowerBound),
+            RulePlan(accept: rule.accept, perPacket: rule.isPerPacket, perPacketOrdinal: Int32(rule.perPacketOrdinal),
+                     flowTermStart: Int32(rule.flowTerms.lowerBound), flowTermCount: Int32(rule.flowTerms.count),
+                     packetTermStart: Int32(rule.packetTerms.lowerBound),
                      packetTermCount: Int32(rule.packetTerms.count), sampleDivisor: rule.sampleDivisor,
                      sampleSalt: rule.sampleSalt, slice: rule.effectiveSlice)
         }

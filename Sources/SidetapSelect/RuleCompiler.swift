@@ -10,8 +10,9 @@ struct RuleCompiler {
     let snaplens: [Int]
     var rules: [CompiledRule] = []
     var packetTerms: [PacketTerm] = []
+    var flowTables = FlowTables()
     var expressions: [String] = []
-    var programs: [FilterProgram] = []
+    var programs: [FilterProgram?] = []
     var expressionIndex: [String: Int] = [:]
 
     init(sources: [SourceDescription], linkTypes: [LinkType], snaplens: [Int]) {
@@ -21,7 +22,7 @@ struct RuleCompiler {
     }
 
     mutating func compile(_ rule: RuleSyntax, port: PortRules, ordinal: Int) throws(RulesError) -> CompiledRule {
-        var flowTerms: [FlowTerm] = []
+        let flowStart = flowTables.terms.count
         let packetStart = packetTerms.count
         for term in rule.terms {
             switch term.match {
@@ -36,13 +37,13 @@ struct RuleCompiler {
                 let test = try flowTest(term.match, file: port.rulesFile, line: rule.line)
                 // `any` adds nothing to a conjunction; `not any` still has to stay.
                 if case .any = test, !term.negated { continue }
-                flowTerms.append(FlowTerm(negated: term.negated, test: test))
+                flowTables.append(test, negated: term.negated)
             }
         }
         let portSlice = port.slice.map(UInt32.init) ?? UInt32.max
         let ruleSlice = rule.slice.map(UInt32.init) ?? UInt32.max
         return CompiledRule(
-            line: rule.line, text: rule.text, accept: rule.accept, flowTerms: flowTerms,
+            line: rule.line, text: rule.text, accept: rule.accept, flowTerms: flowStart..<flowTables.terms.count,
             packetTerms: packetStart..<packetTerms.count,
             sampleDivisor: UInt32(rule.sample ?? 1), sampleSalt: Salt.of("rule-sample", port.name, String(ordinal)),
             slice: rule.slice, effectiveSlice: min(portSlice, ruleSlice), perPacketOrdinal: -1)
@@ -92,17 +93,35 @@ struct RuleCompiler {
 
     /// The index of `expression` among the shared expressions, compiling it for every link type
     /// the first time it is seen.
+    ///
+    /// An expression libpcap finds can never match on one link type ("expression rejects all
+    /// packets", e.g. `icmp` on raw IPv6) simply never matches packets of that link type; it is
+    /// an error only when that holds for every link type.
     mutating func program(for expression: String, file: String, line: Int) throws(RulesError) -> Int {
         if let index = expressionIndex[expression] { return index }
-        var compiled: [FilterProgram] = []
+        var compiled: [FilterProgram?] = []
+        var rejectsAll: String?
         for (i, linkType) in linkTypes.enumerated() {
             do {
                 compiled.append(try FilterProgram(expression: expression, linkType: linkType, snaplen: snaplens[i]))
             } catch {
                 let which = linkTypes.count > 1 ? " (link type \(linkType))" : ""
+                if error.message.contains("rejects all packets") {
+                    compiled.append(nil)
+                    rejectsAll = rejectsAll ?? "\(error.message)\(which)"
+                    continue
+                }
+                // libpcap prefixes parse errors with "can't parse filter expression: ", which our
+                // own wording already says.
+                var message = Substring(error.message)
+                if message.hasPrefix("can't parse filter expression: ") { message = message.dropFirst(31) }
                 throw RulesError(file: file, line: line, column: nil, kind: .badPcapExpression,
-                                 reason: "pcap expression \"\(expression)\": \(error.message)\(which)")
+                                 reason: "pcap expression \"\(expression)\": \(message)\(which)")
             }
+        }
+        if let rejectsAll, compiled.allSatisfy({ $0 == nil }) {
+            throw RulesError(file: file, line: line, column: nil, kind: .badPcapExpression,
+                             reason: "pcap expression \"\(expression)\": \(rejectsAll)")
         }
         let index = expressions.count
         expressions.append(expression)

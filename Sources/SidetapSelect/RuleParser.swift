@@ -203,11 +203,10 @@ struct LineCursor {
             index += 1
             return term(.pcap(value.text))
         default:
-            var reason = "unknown match '\(token.text)'"
+            var reason = "unknown match '\(token.text)' (expected one of \(RuleParser.matchKeywords.joined(separator: ", ")), or an option: \(RuleParser.optionKeywords.joined(separator: ", ")))"
             if let guess = Self.closest(token.text, among: RuleParser.matchKeywords + RuleParser.optionKeywords) {
-                reason += ", did you mean '\(guess)'?"
+                reason += "; did you mean '\(guess)'?"
             }
-            reason += " (expected one of \(RuleParser.matchKeywords.joined(separator: ", ")), or an option \(RuleParser.optionKeywords.joined(separator: ", ")))"
             throw error(.unknownMatch, column, reason)
         }
     }

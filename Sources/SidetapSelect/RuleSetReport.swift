@@ -31,8 +31,9 @@ extension CompiledRuleSet {
                         if term.kind == .flags {
                             parts.append("tcp flags")
                         } else {
-                            let count = programs[Int(term.pcapIndex) * linkTypes.count].instructionCount
-                            parts.append("pcap #\(term.pcapIndex + 1) (\(count) BPF instructions)")
+                            let base = Int(term.pcapIndex) * linkTypes.count
+                            let counts = programs[base..<(base + linkTypes.count)].map { $0.map { "\($0.instructionCount)" } ?? "never matches" }
+                            parts.append("pcap #\(term.pcapIndex + 1) (BPF instructions: \(counts.joined(separator: "/")))")
                         }
                     }
                     cost = "per-packet: " + parts.joined(separator: ", ")
