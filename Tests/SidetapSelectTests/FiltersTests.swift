@@ -53,9 +53,11 @@ import Testing
 
     @Test func eastWest() throws {
         let h = try Harness([try Self.rules("east-west.rules")])
-        #expect(h.accepts(Frames.tcp4("10.0.0.10", 5000, "10.3.0.7", 3306)))
-        #expect(h.accepts(Frames.tcp4("10.3.0.7", 3306, "10.0.0.10", 5000)))
-        #expect(h.accepts(Frames.tcp6([0xfd00, 0, 0, 0, 0, 0, 0, 1], 5000, [0xfd12, 0, 0, 0, 0, 0, 0, 2], 22)))
+        #expect(h.accepts(Frames.tcp4("10.0.1.10", 5000, "10.0.2.7", 3306)))
+        #expect(h.accepts(Frames.tcp4("10.0.2.7", 3306, "10.0.1.10", 5000)))
+        #expect(h.accepts(Frames.tcp6([0xfd00, 1, 0, 0, 0, 0, 0, 1], 5000, [0xfd00, 2, 0, 0, 0, 0, 0, 2], 22)))
+        #expect(!h.accepts(Frames.tcp4("10.0.1.10", 5000, "10.99.4.2", 443)))          // north-south, sample plan
+        #expect(!h.accepts(Frames.tcp6([0xfd00, 1, 0, 0, 0, 0, 0, 1], 5000, [0xfd00, 0x99, 0, 0, 0, 0, 4, 2], 22)))
         #expect(!h.accepts(Frames.tcp4("10.0.0.10", 5000, "93.184.216.34", 443)))     // north-south
         #expect(!h.accepts(Frames.tcp4("93.184.216.34", 443, "10.0.0.10", 5000)))
         #expect(!h.accepts(Frames.tcp6([0xfd00, 0, 0, 0, 0, 0, 0, 1], 5000, [0x2001, 0xdb8, 0, 0, 0, 0, 0, 2], 22)))
