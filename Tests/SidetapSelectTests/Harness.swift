@@ -27,7 +27,9 @@ final class Harness {
             var decoded = DecodedPacket()
             PacketDecoder.decode(bytes, linkType: .ethernet, into: &decoded)
             let (key, reversed) = FlowKey.make(decoded)
-            return selector.select(packet, decoded: decoded, flow: key, reversed: reversed, hash: key.symmetricHash)
+            let chosen = selector.select(packet, decoded: decoded, flow: key, reversed: reversed, hash: key.symmetricHash)
+            selector.publishCounters()
+            return chosen
         }
     }
 

@@ -127,6 +127,7 @@ extension Selector {
                 break loop
             }
         }
+        publishCounters()
         return run
     }
 }

@@ -78,8 +78,10 @@ final class SourceWorker: @unchecked Sendable {
             localSelected.deallocate()
             localFull.deallocate()
         }
-        let ringTable = UnsafeMutableBufferPointer<PacketRing>.allocate(capacity: portCount)
-        _ = ringTable.initialize(from: rings)
+        // Unmanaged references: `rings` keeps them alive for the whole loop, so the per-packet
+        // push needs no retain/release pair (2–3 % of the loop in a profile).
+        let ringTable = UnsafeMutableBufferPointer<Unmanaged<PacketRing>>.allocate(capacity: portCount)
+        _ = ringTable.initialize(from: rings.map { Unmanaged.passUnretained($0) })
         defer {
             ringTable.deinitialize()
             ringTable.deallocate()
@@ -88,6 +90,7 @@ final class SourceWorker: @unchecked Sendable {
         let waitWhenFull = self.waitWhenFull
 
         func publishCounters() {
+            selector.publishCounters()
             packets.publish(localPackets)
             bytes.publish(localBytes)
             decodeIncomplete.publish(localIncomplete)
@@ -115,8 +118,11 @@ final class SourceWorker: @unchecked Sendable {
                         localSelected[port] &+= 1
                         let keep = min(packet.bytes.count, Int(selector.sliceLength(port: port)))
                         let view = UnsafeRawBufferPointer(rebasing: packet.bytes[0..<keep])
-                        let ring = ringTable[port]
-                        if !ring.push(view, wireLength: packet.wireLength, timestampNanos: packet.timestampNanos, sourceIndex: sourceIndex, copy: copy) {
+                        let pushed = ringTable[port]._withUnsafeGuaranteedRef {
+                            $0.push(view, wireLength: packet.wireLength, timestampNanos: packet.timestampNanos, sourceIndex: sourceIndex, copy: copy)
+                        }
+                        if !pushed {
+                            let ring = ringTable[port].takeUnretainedValue()
                             if waitWhenFull {
                                 ring.publish()
                                 var backoff = IdleBackoff()
@@ -134,7 +140,7 @@ final class SourceWorker: @unchecked Sendable {
                 failure = "\(error)"
                 break
             }
-            for p in 0..<portCount { ringTable[p].publish() }
+            for p in 0..<portCount { ringTable[p]._withUnsafeGuaranteedRef { $0.publish() } }
             publishCounters()
             if outcome == .endOfInput { break }
         }
