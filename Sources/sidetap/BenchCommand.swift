@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SidetapCore
 import SidetapDaemon
 import SidetapTraffic
@@ -67,7 +68,9 @@ struct BenchCommand: AsyncParsableCommand {
         let config = try SidetapConfig.parse(yaml, file: "<bench>", baseDirectory: directory)
         var rates: [Double] = []
         for _ in 0..<runs {
-            let engine = try EngineAssembly.build(config)
+            var logger = Logger(label: "sidetap.bench")
+            logger.logLevel = .warning
+            let engine = try EngineAssembly.build(config, overrides: .init(logger: logger))
             let start = SystemTimeSource.shared.monotonicNanos()
             try engine.start()
             engine.waitUntilFinished()
