@@ -1,30 +1,13 @@
 import Foundation
 import SidetapCore
+import SidetapTestKit
 
-/// The tcpdump test-suite corpus: `../shared/corpus/tcpdump-tests` beside the repository
-/// root (CI), or beside any directory above it (a worktree nested one level deeper).
+/// The tcpdump test-suite corpus (located by SidetapTestKit).
 enum Corpus {
-    static let directory: String? = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }   // Tests/SidetapCaptureTests/file
-        var parent = url.deletingLastPathComponent()
-        while parent.path != "/" {
-            let candidate = parent.appendingPathComponent("shared/corpus/tcpdump-tests").path
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
-                return candidate
-            }
-            parent.deleteLastPathComponent()
-        }
-        return nil
-    }()
+    static var directory: String? { TestPaths.corpusDirectory }
 
     /// Every file of the corpus, sorted by name (empty when the corpus is missing).
-    static var files: [String] {
-        guard let directory else { return [] }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { !$0.hasPrefix(".") && $0 != "README.md" }.sorted().map { "\(directory)/\($0)" }
-    }
+    static var files: [String] { (try? TestPaths.corpusFiles()) ?? [] }
 }
 
 /// FNV-1a over everything a reader delivers, packet after packet.

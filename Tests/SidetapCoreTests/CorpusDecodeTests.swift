@@ -1,24 +1,15 @@
 import Foundation
 import SidetapCore
 import SidetapPcap
+import SidetapTestKit
 import Testing
 
 /// Every packet of the tcpdump test corpus (830 files, many deliberately malformed) through
 /// `PacketDecoder.decode` and `FlowKey.make`: no crash, every offset inside the capture, every
 /// packet libpcap reads decoded, and the corpus's variety actually reached.
 @Suite struct CorpusDecodeTests {
-    /// `../shared/corpus/tcpdump-tests` beside the repository root or a directory above it.
-    static let corpus: String? = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        var parent = url.deletingLastPathComponent()
-        while parent.path != "/" {
-            let candidate = parent.appendingPathComponent("shared/corpus/tcpdump-tests").path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            parent.deleteLastPathComponent()
-        }
-        return nil
-    }()
+    /// `../shared/corpus/tcpdump-tests` beside the repository (located by SidetapTestKit).
+    static let corpus: String? = TestPaths.corpusDirectory
 
     /// What the corpus yielded, summed over every packet.
     struct Tally {

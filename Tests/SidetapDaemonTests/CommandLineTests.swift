@@ -1,4 +1,5 @@
 import Foundation
+import SidetapTestKit
 import Testing
 
 /// The `sidetap` executable as a user runs it: the embedded default job, `check`, `replay`
@@ -9,7 +10,7 @@ import Testing
     @Test func embeddedDefaultJobRunsAndWritesReadableCaptures() throws {
         let dir = TestSupport.temporaryDirectory("default")
         defer { TestSupport.cleanup(dir) }
-        let result = try TestSupport.run(sidetap, ["run", "--output", dir + "/out"], directory: TestSupport.repositoryRoot)
+        let result = try ExternalTool.run(sidetap, ["run", "--output", dir + "/out"], directory: TestSupport.repositoryRoot)
         #expect(result.status == 0, "\(result.stderr)")
         for port in ["waf", "ids", "archive", "east-west", "discard"] {
             #expect(result.stderr.contains("\n  \(port) "), "summary lacks port \(port)")
@@ -25,7 +26,7 @@ import Testing
         #expect(archives.allSatisfy { $0.hasPrefix("archive-") && $0.hasSuffix(".pcapng") })
         // The sample capture is deterministic: a second run writes the same bytes.
         let first = try Data(contentsOf: URL(fileURLWithPath: dir + "/out/sample.pcap"))
-        _ = try TestSupport.run(sidetap, ["run", "--output", dir + "/again"], directory: TestSupport.repositoryRoot)
+        _ = try ExternalTool.run(sidetap, ["run", "--output", dir + "/again"], directory: TestSupport.repositoryRoot)
         let second = try Data(contentsOf: URL(fileURLWithPath: dir + "/again/sample.pcap"))
         #expect(first == second)
     }
@@ -38,7 +39,7 @@ import Testing
         try "accept udp dport 53\naccept tcp dprot 53\n".write(toFile: dir + "/bad.rules", atomically: true, encoding: .utf8)
         let good = "sources:\n  - { name: in, file: in.pcap }\nports:\n  - { name: web, kind: file, path: out/web.pcap, rules: web.rules }\n"
         try good.write(toFile: dir + "/good.yaml", atomically: true, encoding: .utf8)
-        let ok = try TestSupport.run(sidetap, ["check", dir + "/good.yaml"])
+        let ok = try ExternalTool.run(sidetap, ["check", dir + "/good.yaml"])
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         #expect(ok.stdout.contains("check passed"))
         #expect(ok.stdout.contains("ok   source in:"))
@@ -48,20 +49,20 @@ import Testing
 
         let bad = "sources:\n  - { name: in, file: in.pcap }\nports:\n  - { name: ids, kind: discard, rules: bad.rules }\n"
         try bad.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
-        let failed = try TestSupport.run(sidetap, ["check", dir + "/bad.yaml"])
+        let failed = try ExternalTool.run(sidetap, ["check", dir + "/bad.yaml"])
         #expect(failed.status == 1)
         #expect(failed.stdout.contains("bad.rules:2:"), "\(failed.stdout)")
         #expect(failed.stdout.contains("dprot"))
 
         let missing = "sources:\n  - { name: in, file: nothere.pcap }\nports:\n  - { name: ids, kind: discard, rules: web.rules }\n"
         try missing.write(toFile: dir + "/missing.yaml", atomically: true, encoding: .utf8)
-        let noFile = try TestSupport.run(sidetap, ["check", dir + "/missing.yaml"])
+        let noFile = try ExternalTool.run(sidetap, ["check", dir + "/missing.yaml"])
         #expect(noFile.status == 1)
         #expect(noFile.stdout.contains("missing.yaml:2:"), "\(noFile.stdout)")
         #expect(noFile.stdout.contains("nothere.pcap"))
 
         try "sources:\n  - { name: in, file: in.pcap, colour: red }\nports: []\n".write(toFile: dir + "/key.yaml", atomically: true, encoding: .utf8)
-        let unknown = try TestSupport.run(sidetap, ["check", dir + "/key.yaml"])
+        let unknown = try ExternalTool.run(sidetap, ["check", dir + "/key.yaml"])
         #expect(unknown.status == 1)
         #expect(unknown.stdout.contains("key.yaml:2:"))
         #expect(unknown.stdout.contains("unknown key 'colour'"))
@@ -75,13 +76,13 @@ import Testing
         try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: all, kind: file, path: all.pcap, rules: all.rules }\n"
             .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
         let started = Date()
-        let result = try TestSupport.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "1000"])
+        let result = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "1000"])
         let elapsed = Date().timeIntervalSince(started)
         #expect(result.status == 0, "\(result.stderr)")
         // 300 packets at 1000 pps: 0.3 s of pacing (plus process start-up).
         #expect(elapsed >= 0.29)
         #expect(try TestSupport.tcpdumpCount(dir + "/all.pcap") == 300)
-        let conflicting = try TestSupport.run(sidetap, ["replay", dir + "/in.pcap", "--pps", "10", "--topspeed"])
+        let conflicting = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--pps", "10", "--topspeed"])
         #expect(conflicting.status != 0)
         #expect(conflicting.stderr.contains("at most one of"))
     }
@@ -95,7 +96,7 @@ import Testing
             .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
         // 5000 packets at 500 pps would take 10 s; SIGINT after 1 s.
         let started = Date()
-        let result = try TestSupport.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "500"],
+        let result = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "500"],
                                          interruptAfter: 1.0, timeout: 30)
         #expect(Date().timeIntervalSince(started) < 8)
         #expect(result.status == 0, "\(result.stderr)")
@@ -113,7 +114,7 @@ import Testing
         try "accept any\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
         try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: all, kind: discard, rules: all.rules }\n"
             .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
-        let result = try TestSupport.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "1000", "--status", "on"])
+        let result = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "1000", "--status", "on"])
         #expect(result.status == 0)
         #expect(result.stderr.contains("\r\u{1B}[K"))
         #expect(result.stderr.contains("pkts"))

@@ -67,7 +67,7 @@ import Testing
         #expect(port.format == .pcapng)
         #expect(port.nanosecond == false)
         #expect(port.path == "/base/out/waf.pcapng")
-        #expect(port.rotate == RotateConfig(maxBytes: 100 << 20, intervalSeconds: 900, keep: 24))
+        #expect(port.rotate == FileRotation(maxBytes: 100 << 20, intervalSeconds: 900, keep: 24))
         #expect(port.rate == RateConfig(packetsPerSecond: 10_000, bitsPerSecond: 50e6, burstPackets: 100, burstBytes: 64 << 10))
         #expect(port.slice == 128 && port.sample == 10 && port.group == "ids")
         #expect(config.sources[0].guest == "web01")

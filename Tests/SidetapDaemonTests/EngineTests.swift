@@ -1,4 +1,5 @@
 import Foundation
+import SidetapTestKit
 import SidetapDaemon
 import Testing
 
@@ -61,7 +62,7 @@ import Testing
         let capture = try TestSupport.writeCapture(dir + "/in.pcap", packets: 500)
         let cfg = try config(dir, capture: capture, ports: [("s", "kind: file, path: s.pcap, slice: 64", "accept any\n")])
         _ = try runToEnd(cfg)
-        let out = try TestSupport.run("/usr/bin/tshark", ["-r", dir + "/s.pcap", "-T", "fields", "-e", "frame.cap_len", "-e", "frame.len"])
+        let out = try ExternalTool.run("/usr/bin/tshark", ["-r", dir + "/s.pcap", "-T", "fields", "-e", "frame.cap_len", "-e", "frame.len"])
         let rows = out.stdout.split(separator: "\n").map { $0.split(separator: "\t").compactMap { Int($0) } }
         #expect(rows.count == 500)
         #expect(rows.allSatisfy { $0.count == 2 && $0[0] == min(64, $0[1]) })

@@ -1,6 +1,7 @@
 import Foundation
 import SidetapCore
 import SidetapPorts
+import SidetapTestKit
 import Testing
 
 /// A packet a test writes and later expects to read back.
@@ -131,25 +132,8 @@ enum Tool {
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("sidetap-tool-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errorFile) }
-        let errorHandle = try FileHandle(forWritingTo: errorFile)
-        process.standardOutput = out
-        process.standardError = errorHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try errorHandle.close()
-        let errors = (try? String(contentsOf: errorFile, encoding: .utf8)) ?? ""
-        return Output(
-            status: process.terminationStatus, standardOutput: String(decoding: data, as: UTF8.self),
-            standardError: errors)
+        let result = try ExternalTool.run(executable, arguments)
+        return Output(status: result.status, standardOutput: result.stdout, standardError: result.stderr)
     }
 
     /// A program running in the background, its standard output going to a file.

@@ -2,56 +2,24 @@ import Foundation
 import SidetapCore
 import SidetapPcap
 import SidetapSelect
+import SidetapTestKit
 import Testing
 
 /// Locating the corpus, running tcpdump, and running a selector over a capture file.
 enum Support {
-    /// The repository root (two levels above this file's folder).
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    /// `../shared/corpus/tcpdump-tests` from the repository root; a git worktree sits one
-    /// level deeper, so the parents above are tried too.
-    static func corpusDirectory() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["SIDETAP_CORPUS"] { return path }
-        var url = URL(fileURLWithPath: repositoryRoot)
-        for _ in 0..<4 {
-            let candidate = url.deletingLastPathComponent().appendingPathComponent("shared/corpus/tcpdump-tests").path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            url.deleteLastPathComponent()
-        }
-        throw SupportError("capture corpus not found at ../shared/corpus/tcpdump-tests from \(repositoryRoot)")
-    }
+    static let repositoryRoot = TestPaths.repositoryRoot
 
     static func corpusFile(_ name: String) throws -> String {
-        let path = try corpusDirectory() + "/" + name
+        let path = try TestPaths.requireCorpus() + "/" + name
         guard FileManager.default.fileExists(atPath: path) else { throw SupportError("corpus file \(name) missing") }
         return path
     }
 
-    static func corpusFiles() throws -> [String] {
-        let directory = try corpusDirectory()
-        return try FileManager.default.contentsOfDirectory(atPath: directory)
-            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }
-            .sorted()
-            .map { directory + "/" + $0 }
-    }
+    static func corpusFiles() throws -> [String] { try TestPaths.corpusFiles() }
 
     /// `tcpdump -r FILE --count EXPR`: the number of packets libpcap's filter accepts.
     static func tcpdumpCount(_ path: String, _ expression: String) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tcpdump")
-        process.arguments = ["-r", path, "--count"] + (expression.isEmpty ? [] : [expression])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let text = try ExternalTool.run("/usr/bin/tcpdump", ["-r", path, "--count"] + (expression.isEmpty ? [] : [expression])).stdout
         guard let line = text.split(separator: "\n").last(where: { $0.hasSuffix("packets") || $0.hasSuffix("packet") }),
               let count = Int(line.split(separator: " ")[0]) else {
             throw SupportError("tcpdump -r \(path) --count '\(expression)' printed no count: \(text)")

@@ -1,26 +1,10 @@
 import Foundation
 import SidetapCore
+import SidetapTestKit
 
-/// Runs a tool and returns its standard output; standard error is discarded.
+/// Runs a tool and returns its standard output, throwing when it fails.
 func run(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ToolFailure(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus) }
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// A tool exited with a failure status (an unknown tshark option, an unreadable file, …).
-struct ToolFailure: Error, CustomStringConvertible {
-    var command: String
-    var status: Int32
-    var description: String { "\(command) exited with \(status)" }
+    try ExternalTool.output(executable, arguments)
 }
 
 /// Number of packets tshark shows for a display filter.

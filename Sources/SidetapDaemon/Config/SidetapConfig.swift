@@ -56,7 +56,7 @@ public struct PortConfig: Sendable {
     public var format: CaptureFormat
     /// Nanosecond (true) or microsecond timestamps.
     public var nanosecond: Bool
-    public var rotate: RotateConfig?
+    public var rotate: FileRotation?
     public var rate: RateConfig?
     public var slice: Int?
     public var sample: Int?
@@ -64,19 +64,6 @@ public struct PortConfig: Sendable {
     /// pcapng section comment (file ports).
     public var comment: String?
     public var location: ConfigLocation
-}
-
-/// File rotation settings.
-public struct RotateConfig: Sendable, Equatable {
-    public var maxBytes: Int?
-    public var intervalSeconds: Int?
-    public var keep: Int?
-
-    public init(maxBytes: Int? = nil, intervalSeconds: Int? = nil, keep: Int? = nil) {
-        self.maxBytes = maxBytes
-        self.intervalSeconds = intervalSeconds
-        self.keep = keep
-    }
 }
 
 /// Token-bucket settings.
@@ -282,7 +269,7 @@ struct ConfigParser {
         }
         var nanosecond = true
         if let p = m["precision"] { nanosecond = try p.requireChoice("precision", [("nano", true), ("micro", false)]) }
-        var rotate: RotateConfig? = nil
+        var rotate: FileRotation? = nil
         if let r = m["rotate"] {
             guard kind == .file else { throw r.error("only file ports rotate") }
             rotate = try parseRotate(r)
@@ -312,9 +299,9 @@ struct ConfigParser {
         return n
     }
 
-    func parseRotate(_ node: ConfigNode) throws(ConfigError) -> RotateConfig {
+    func parseRotate(_ node: ConfigNode) throws(ConfigError) -> FileRotation {
         let m = try node.requireMapping("rotate", keys: ["size", "every", "keep"])
-        var config = RotateConfig()
+        var config = FileRotation()
         if let s = m["size"] {
             guard let bytes = Quantities.bytes(s.string ?? ""), bytes >= 4096 else {
                 throw s.error("rotate.size must be a size of at least 4KiB such as 100MiB, got \(s.describe)")

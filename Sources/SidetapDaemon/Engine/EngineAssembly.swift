@@ -68,11 +68,10 @@ public enum EngineAssembly {
     public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides) -> any SidetapCore.Port {
         switch port.kind {
         case .file:
-            let rotation = FileRotation(maxBytes: port.rotate?.maxBytes, intervalSeconds: port.rotate?.intervalSeconds, keep: port.rotate?.keep)
             let comment = port.comment ?? "\(overrides.version); port \(port.name); sources "
                 + config.sources.map { "\($0.name)" + ($0.guest.map { " (guest \($0))" } ?? "") }.joined(separator: ", ")
             let settings = FilePortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro,
-                                            rotation: rotation, sectionComment: comment, timeSource: overrides.timeSource)
+                                            rotation: port.rotate ?? FileRotation(), sectionComment: comment, timeSource: overrides.timeSource)
             return FilePort(name: port.name, settings: settings)
         case .stream:
             let settings = StreamPortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro)
