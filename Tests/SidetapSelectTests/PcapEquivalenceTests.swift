@@ -1,5 +1,7 @@
+import Foundation
 import SidetapCore
 import SidetapSelect
+import SidetapTestKit
 import Testing
 
 /// For a port whose rules are `accept pcap "EXPR"`, the selector accepts exactly the packets
@@ -64,6 +66,17 @@ import Testing
             #expect(run.accepted[i] > 0, "'\(expression)' selected nothing in the generated capture")
             #expect(run.accepted[i] < run.delivered, "'\(expression)' selected everything")
         }
+    }
+
+    /// The capture the project ships as its sample (what `sidetap run` with no config reads)
+    /// and a larger one from the same generator.
+    @Test(arguments: [0, 20_000])
+    func projectGeneratorCapture(_ packets: Int) throws {
+        let path = NSTemporaryDirectory() + "sidetap-select-generated-\(packets)-\(getpid()).pcap"
+        defer { unlink(path) }
+        let generator = packets == 0 ? TrafficGenerator.sample() : TrafficGenerator(seed: 99, packets: packets)
+        _ = try generator.write(to: path)
+        try Self.check(path, Self.ethernetExpressions)
     }
 
     @Test func generatedPlainCapture() throws {

@@ -110,7 +110,11 @@ extension SidetapConfig {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, message: "cannot read the file: \(error.localizedDescription)")])
+            var isDirectory: ObjCBool = false
+            let reason = !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) ? "no such file"
+                : isDirectory.boolValue ? "is a directory, not a config file"
+                : access(path, R_OK) != 0 ? "permission denied" : "not readable as UTF-8 text"
+            throw ConfigErrors([ConfigError(file: path, line: 0, column: 0, message: reason)])
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try parse(text, file: path, baseDirectory: directory)
