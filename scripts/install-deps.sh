@@ -2,7 +2,7 @@
 # Installs the system packages Sidetap builds and tests with, when any is missing.
 # Debian/Ubuntu; needs root (or sudo). Swift itself must already be installed.
 set -euo pipefail
-packages=(libpcap-dev pkg-config tcpdump tshark iproute2 nftables hyperfine valgrind)
+packages=(libpcap-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
