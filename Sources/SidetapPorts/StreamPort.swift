@@ -16,15 +16,24 @@ public struct StreamPortSettings: Sendable, Hashable {
     public var precision: TimestampPrecision
     /// pcapng only: the section comment.
     public var sectionComment: String?
+    /// Wait for a slow reader instead of dropping (offline processing, where the engine's
+    /// overflow policy is `wait`): a full pipe holds the writer until the reader takes bytes.
+    /// A reader that takes nothing for `readerStallSeconds` is declared stalled and packets
+    /// are dropped (EAGAIN) until it reads again, so a stuck reader cannot hang shutdown.
+    public var waitForReader: Bool
+    /// How long a waiting writer gives a reader that takes nothing.
+    public var readerStallSeconds: Double
 
     public init(
         path: String, format: CaptureFormat = .pcap, precision: TimestampPrecision = .nano,
-        sectionComment: String? = nil
+        sectionComment: String? = nil, waitForReader: Bool = false, readerStallSeconds: Double = 2
     ) {
         self.path = path
         self.format = format
         self.precision = precision
         self.sectionComment = sectionComment
+        self.waitForReader = waitForReader
+        self.readerStallSeconds = readerStallSeconds
     }
 }
 
@@ -55,6 +64,9 @@ public final class StreamPort: Port {
     private var disconnectedCode: Int32 = ENXIO
     private var disconnectedOperation: StaticString = "open"
     private var bufferedPackets = 0
+    /// Set when a waiting writer gave up on a reader that took nothing; cleared when the
+    /// reader empties the buffer again.
+    private var readerStalled = false
     private var savedStandardOutputFlags: Int32?
     private let lost = Counter()
     private let connectionCount = Counter()
@@ -107,7 +119,10 @@ public final class StreamPort: Port {
             try drainStream()
             destination = writer.reserve(length)
         }
-        // Still no room: the reader is not keeping up. Drop this packet, never wait.
+        if destination == nil && settings.waitForReader && !readerStalled {
+            destination = try waitForRoom(length)
+        }
+        // Still no room: the reader is not keeping up. Drop this packet.
         guard let destination else { throw PortWriteError(code: EAGAIN, operation: "write") }
         framer.writeRecord(packet, to: destination)
         writer.commit(length)
@@ -233,9 +248,31 @@ public final class StreamPort: Port {
     }
 
     /// Writes what the pipe takes now; a failure other than EAGAIN means the reader is gone.
+    /// Waits (poll for POLLOUT) until the reader has taken enough bytes for `length` more, or
+    /// until it has taken nothing for `readerStallSeconds` (then the reader counts as stalled
+    /// until a later drain makes progress).
+    private func waitForRoom(_ length: Int) throws(PortWriteError) -> UnsafeMutableRawPointer? {
+        let limit = Int(settings.readerStallSeconds * 1000)
+        var waited = 0
+        while waited < limit {
+            var descriptor = pollfd(fd: writer.fileDescriptor, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&descriptor, 1, 50)
+            waited += 50
+            let before = writer.pendingCount
+            try drainStream()
+            if let room = writer.reserve(length) { return room }
+            if writer.pendingCount < before { waited = 0 }
+        }
+        readerStalled = true
+        return nil
+    }
+
     private func drainStream() throws(PortWriteError) {
         do {
-            if try writer.drain() { bufferedPackets = 0 }
+            if try writer.drain() {
+                bufferedPackets = 0
+                readerStalled = false
+            }
         } catch {
             lost.add(UInt64(bufferedPackets))
             bufferedPackets = 0

@@ -107,6 +107,24 @@ import Testing
         #expect(files == ["all.pcapng"], "a temporary file was left: \(files)")
     }
 
+    @Test func aStreamOnStandardOutputWaitsForASlowReaderOffline() throws {
+        let dir = TestSupport.temporaryDirectory("pipe")
+        defer { TestSupport.cleanup(dir) }
+        try TestSupport.writeCapture(dir + "/in.pcap", packets: 4000)
+        try "accept tcp\n".write(toFile: dir + "/tcp.rules", atomically: true, encoding: .utf8)
+        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: live, kind: stream, path: \"-\", rules: tcp.rules }\n"
+            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        // The reader starts a second late: the pipe fills and the port must wait, not drop.
+        let pipeline = "'\(sidetap)' run '\(dir)/c.yaml' 2>'\(dir)/err' | (sleep 1; tcpdump -r - -w '\(dir)/out.pcap' 2>/dev/null)"
+        let result = try ExternalTool.run("/bin/sh", ["-c", pipeline], timeout: 60)
+        #expect(result.status == 0)
+        let expected = try TestSupport.tcpdumpCount(dir + "/in.pcap", expression: "tcp or (vlan and tcp)")
+        #expect(expected > 1000)
+        #expect(try TestSupport.tcpdumpCount(dir + "/out.pcap") == expected)
+        let summary = try String(contentsOfFile: dir + "/err", encoding: .utf8)
+        #expect(summary.contains("sidetap: packets=4000 "), "\(summary)")
+    }
+
     @Test func statusLineShowsWhenForced() throws {
         let dir = TestSupport.temporaryDirectory("status")
         defer { TestSupport.cleanup(dir) }

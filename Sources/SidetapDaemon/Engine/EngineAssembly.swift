@@ -65,7 +65,10 @@ public enum EngineAssembly {
     }
 
     /// Builds the port writer for one port's config.
-    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides) -> any SidetapCore.Port {
+    /// `waitForReaders` is the resolved overflow policy: when sources wait for full rings
+    /// (offline), stream ports wait for slow readers too, so `sidetap run | tcpdump -r -`
+    /// loses nothing.
+    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides, waitForReaders: Bool = false) -> any SidetapCore.Port {
         switch port.kind {
         case .file:
             let comment = port.comment ?? "\(overrides.version); port \(port.name); sources "
@@ -74,7 +77,8 @@ public enum EngineAssembly {
                                             rotation: port.rotate ?? FileRotation(), sectionComment: comment, timeSource: overrides.timeSource)
             return FilePort(name: port.name, settings: settings)
         case .stream:
-            let settings = StreamPortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro)
+            let settings = StreamPortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro,
+                                              waitForReader: waitForReaders)
             return StreamPort(name: port.name, settings: settings)
         case .discard:
             return DiscardPort(name: port.name)
@@ -131,7 +135,7 @@ public enum EngineAssembly {
         }
         let now = overrides.timeSource.monotonicNanos()
         let portWorkers = config.ports.enumerated().map { p, port in
-            PortWorker(index: p, port: makePort(port, config: config, overrides: overrides), kind: port.kind.rawValue,
+            PortWorker(index: p, port: makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull), kind: port.kind.rawValue,
                        rings: rings.map { $0[p] }, sources: descriptions, bucket: makeBucket(port.rate, nowNanos: now),
                        timeSource: overrides.timeSource)
         }
