@@ -91,6 +91,32 @@ public struct TokenBucket: Sendable {
         return true
     }
 
+    /// How long from `nowNanos` until a packet of `wireBytes` would be admitted: 0 when it
+    /// may go now; `Int64.max` when it never can (a rate of 0 with the bucket spent). Changes
+    /// nothing — a shaping port sleeps this long, then calls `admit`.
+    @inlinable
+    public func nanosUntilAdmissible(wireBytes: Int, nowNanos: Int64) -> Int64 {
+        if isUnlimited { return 0 }
+        let elapsed = nowNanos > lastNanos ? Int128(nowNanos) - Int128(lastNanos) : 0
+        var wait: Int128 = 0
+        if packetCapacity > 0 {
+            let level = min(packetCapacity, packetLevel + elapsed * packetRate)
+            if level < Self.unit {
+                guard packetRate > 0 else { return .max }
+                wait = max(wait, (Self.unit - level + packetRate - 1) / packetRate)
+            }
+        }
+        if bitCapacity > 0 {
+            let level = min(bitCapacity, bitLevel + elapsed * bitRate)
+            let needed = min(Int128(max(0, wireBytes)) * 8 * Self.unit, bitCapacity)
+            if level < needed {
+                guard bitRate > 0 else { return .max }
+                wait = max(wait, (needed - level + bitRate - 1) / bitRate)
+            }
+        }
+        return wait > Int128(Int64.max) ? .max : Int64(wait)
+    }
+
     /// A rate in tokens per second as level units per nanosecond (rounded to 0.001 token/s).
     static func fixedRate(_ perSecond: Double) -> Int128 {
         guard perSecond.isFinite || perSecond == .infinity, perSecond > 0 else { return 0 }

@@ -119,6 +119,7 @@ import Testing
         expectError(head + "  - { name: p, kind: discard, rules: r, rate: { burst: 10 } }\n", line: 4, containing: "rate needs 'pps'")
         expectError(head + "  - { name: p, kind: discard, rules: r, rate: { bps: 1M, burst: 10 } }\n", line: 4, containing: "rate.burst counts packets and needs rate.pps")
         expectError(head + "  - { name: p, kind: discard, rules: r, rate: { bps: 1M, mbps: 1 } }\n", line: 4, containing: "either rate.bps or rate.mbps")
+        expectError(head + "  - { name: p, kind: discard, rules: r, rate: { pps: 10, mode: queue } }\n", line: 4, containing: "rate.mode must be one of police, shape")
         expectError(head + "  - { name: p, kind: discard, rules: r, slice: 4 }\n", line: 4, containing: "slice must be between 14 and 262144")
         expectError(head + "  - { name: p, kind: discard, rules: r, sample: 1/0 }\n", line: 4, containing: "sample must be N or 1/N")
         expectError(head + "  - { name: 'bad name', kind: discard, rules: r }\n", line: 4, containing: "may hold only letters")

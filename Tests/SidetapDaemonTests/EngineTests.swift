@@ -1,5 +1,6 @@
 import Foundation
 import SidetapTestKit
+import SidetapCore
 import SidetapDaemon
 import Testing
 
@@ -117,6 +118,44 @@ import Testing
         #expect(stuck.droppedRingFull + stuck.droppedWriteError > UInt64(total / 2))
         #expect(stuck.sent < UInt64(total / 2))
         #expect(stuck.sent + stuck.droppedRingFull + stuck.droppedWriteError == UInt64(total))
+    }
+
+    @Test func aShapingPortPacesItsOutputAndLosesNothingOffline() throws {
+        let dir = TestSupport.temporaryDirectory("shape")
+        defer { TestSupport.cleanup(dir) }
+        let capture = try TestSupport.writeCapture(dir + "/in.pcap", packets: 900)
+        let cfg = try config(dir, capture: capture, ports: [
+            ("paced", "kind: file, path: paced.pcap, rate: { pps: 3000, burst: 1, mode: shape }", "accept any\n"),
+            ("fast", "kind: discard", "accept any\n"),
+        ])
+        let started = SystemTimeSource.shared.monotonicNanos()
+        let stats = try runToEnd(cfg)
+        let seconds = Double(SystemTimeSource.shared.monotonicNanos() - started) / 1e9
+        // 899 gaps at 3000 pps: 0.3 s of pacing; nothing is dropped, the file holds all 900.
+        #expect(seconds >= 0.29, "shaped in \(seconds) s")
+        #expect(seconds < 5)
+        #expect(stats.ports[0].sent == 900 && stats.ports[0].dropped == 0)
+        #expect(try TestSupport.tcpdumpCount(dir + "/paced.pcap") == 900)
+        #expect(stats.ports[1].sent == 900)
+    }
+
+    @Test func stoppingAShapingPortDropsItsQueueQuickly() throws {
+        let dir = TestSupport.temporaryDirectory("shapestop")
+        defer { TestSupport.cleanup(dir) }
+        let capture = try TestSupport.writeCapture(dir + "/in.pcap", packets: 5000)
+        let cfg = try config(dir, capture: capture, ports: [
+            ("paced", "kind: discard, rate: { pps: 100, mode: shape }", "accept any\n"),
+        ], options: "options: { overflow: drop }\n")
+        let engine = try EngineAssembly.build(cfg)
+        try engine.start()
+        usleep(300_000)
+        let stopped = SystemTimeSource.shared.monotonicNanos()
+        engine.stop()
+        engine.waitUntilFinished()
+        #expect(SystemTimeSource.shared.monotonicNanos() - stopped < 2_000_000_000)
+        let port = engine.statistics().ports[0]
+        #expect(port.sent > 0 && port.sent < 200)
+        #expect(port.sent + port.dropped == 5000)
     }
 
     @Test func waitPolicyLosesNothingThroughTinyRings() throws {

@@ -68,16 +68,28 @@ public struct PortConfig: Sendable {
 
 /// Token-bucket settings.
 public struct RateConfig: Sendable, Equatable {
+    /// What happens to a packet over the rate.
+    public enum Mode: String, Sendable {
+        /// Dropped and counted as `rate limit` (policing; the default).
+        case police
+        /// Held in the port's ring until the bucket allows it (shaping); the output is paced
+        /// at the rate, and what does not fit in the ring is dropped as `ring full` (live) or
+        /// holds the source back (offline).
+        case shape
+    }
     public var packetsPerSecond: Double?
     public var bitsPerSecond: Double?
     public var burstPackets: Int?
     public var burstBytes: Int?
+    public var mode: Mode
 
-    public init(packetsPerSecond: Double? = nil, bitsPerSecond: Double? = nil, burstPackets: Int? = nil, burstBytes: Int? = nil) {
+    public init(packetsPerSecond: Double? = nil, bitsPerSecond: Double? = nil, burstPackets: Int? = nil, burstBytes: Int? = nil,
+                mode: Mode = .police) {
         self.packetsPerSecond = packetsPerSecond
         self.bitsPerSecond = bitsPerSecond
         self.burstPackets = burstPackets
         self.burstBytes = burstBytes
+        self.mode = mode
     }
 }
 
@@ -326,7 +338,7 @@ struct ConfigParser {
     }
 
     func parseRate(_ node: ConfigNode) throws(ConfigError) -> RateConfig {
-        let m = try node.requireMapping("rate", keys: ["pps", "bps", "mbps", "burst", "burst_bytes"])
+        let m = try node.requireMapping("rate", keys: ["pps", "bps", "mbps", "burst", "burst_bytes", "mode"])
         var config = RateConfig()
         if let p = m["pps"] {
             guard let value = Quantities.packetsPerSecond(p.string ?? "") else { throw p.error("rate.pps must be a positive number such as 10000 or 10k, got \(p.describe)") }
@@ -346,6 +358,7 @@ struct ConfigParser {
             guard let value = Quantities.bytes(b.string ?? ""), value >= 64 else { throw b.error("rate.burst_bytes must be a size of at least 64 bytes, got \(b.describe)") }
             config.burstBytes = value
         }
+        if let mode = m["mode"] { config.mode = try mode.requireChoice("rate.mode", [("police", .police), ("shape", .shape)]) }
         guard config.packetsPerSecond != nil || config.bitsPerSecond != nil else { throw node.error("rate needs 'pps' and/or 'bps' (or 'mbps')") }
         if config.burstPackets != nil && config.packetsPerSecond == nil { throw node.error("rate.burst counts packets and needs rate.pps") }
         if config.burstBytes != nil && config.bitsPerSecond == nil { throw node.error("rate.burst_bytes needs rate.bps or rate.mbps") }

@@ -79,6 +79,7 @@ public final class Engine: @unchecked Sendable {
     public func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("engine stopping")
+        for worker in portWorkers { worker.stopRequested.store(true, ordering: .releasing) }
         for worker in sourceWorkers { worker.requestStop() }
     }
 

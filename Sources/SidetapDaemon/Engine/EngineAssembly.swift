@@ -137,7 +137,7 @@ public enum EngineAssembly {
         let portWorkers = config.ports.enumerated().map { p, port in
             PortWorker(index: p, port: makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull), kind: port.kind.rawValue,
                        rings: rings.map { $0[p] }, sources: descriptions, bucket: makeBucket(port.rate, nowNanos: now),
-                       timeSource: overrides.timeSource)
+                       shapes: port.rate?.mode == .shape, timeSource: overrides.timeSource)
         }
         return Engine(sourceWorkers: sourceWorkers, portWorkers: portWorkers, rules: rules,
                       timeSource: overrides.timeSource, logger: overrides.logger)

@@ -1,3 +1,4 @@
+import SidetapCapture
 import SidetapCore
 import SidetapPorts
 import SidetapRing
@@ -18,9 +19,13 @@ final class PortWorker: @unchecked Sendable {
     let rings: [PacketRing]            // one per source
     let sources: [SourceDescription]
     var bucket: TokenBucket?
+    /// Shape (wait for tokens) instead of police (drop over the rate).
+    let shapes: Bool
     let timeSource: any TimeSource
     /// True once every producer has finished; set by the engine.
     let producersFinished = Atomic<Bool>(false)
+    /// Set by `Engine.stop()`: a shaping port stops waiting and drops what is queued.
+    let stopRequested = Atomic<Bool>(false)
 
     let sent = Counter()
     let sentBytes = Counter()
@@ -30,13 +35,15 @@ final class PortWorker: @unchecked Sendable {
     /// Open outcome: nil while opening, then "" for success or the error text.
     private let openOutcome = Mutex<String?>(nil)
 
-    init(index: Int, port: any SidetapCore.Port, kind: String, rings: [PacketRing], sources: [SourceDescription], bucket: TokenBucket?, timeSource: any TimeSource) {
+    init(index: Int, port: any SidetapCore.Port, kind: String, rings: [PacketRing], sources: [SourceDescription], bucket: TokenBucket?,
+         shapes: Bool = false, timeSource: any TimeSource) {
         self.index = index
         self.port = port
         self.kind = kind
         self.rings = rings
         self.sources = sources
         self.bucket = bucket
+        self.shapes = shapes && bucket != nil
         self.timeSource = timeSource
     }
 
@@ -84,11 +91,24 @@ final class PortWorker: @unchecked Sendable {
             }
         }
 
+        let shapes = self.shapes
+        let timeSource = self.timeSource
+        let sleep = PrecisionSleep.makeSleeper(for: timeSource)
         while true {
             var consumed = 0
-            let now = limited ? timeSource.monotonicNanos() : 0
+            var now = limited ? timeSource.monotonicNanos() : 0
             for ring in rings {
-                consumed += ring.consume(limit: 512) { entry in
+                consumed += ring.consume(limit: shapes ? 64 : 512) { entry in
+                    if shapes {
+                        // Hold the packet until the bucket allows it (the ring is the queue).
+                        var wait = bucket!.nanosUntilAdmissible(wireBytes: Int(entry.length), nowNanos: now)
+                        while wait > 0 && !stopRequested.load(ordering: .relaxed) {
+                            let deadline = now &+ min(wait, 20_000_000)
+                            sleep(deadline)
+                            now = timeSource.monotonicNanos()
+                            wait = bucket!.nanosUntilAdmissible(wireBytes: Int(entry.length), nowNanos: now)
+                        }
+                    }
                     if limited, !bucket!.admit(wireBytes: Int(entry.length), nowNanos: now) {
                         localRate &+= 1
                         return
