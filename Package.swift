@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,10 +48,19 @@ let package = Package(
         .target(name: "SidetapPorts", dependencies: ["SidetapCore"], swiftSettings: hotPath),
         .target(name: "SidetapTraffic", dependencies: ["SidetapCore"], swiftSettings: strict),
         .target(
+            name: "SidetapControl",
+            dependencies: [
+                "SidetapCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SidetapDaemon",
             dependencies: [
                 "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapRing", "SidetapSelect",
-                "SidetapPorts", "SidetapTraffic",
+                "SidetapPorts", "SidetapTraffic", "SidetapControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -66,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "sidetap",
             dependencies: [
-                "SidetapDaemon", "SidetapCore", "SidetapTraffic",
+                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -79,6 +89,7 @@ let package = Package(
         .testTarget(name: "SidetapSelectTests", dependencies: ["SidetapSelect", "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapTrafficTests", dependencies: ["SidetapTraffic", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapControlTests", dependencies: ["SidetapControl", "SidetapCore", "SidetapTestKit", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: strict),
         .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
     ]
 )

@@ -60,7 +60,8 @@ struct ReplayCommand: AsyncParsableCommand {
         do {
             let engine = try EngineAssembly.build(parsed, overrides: .init(pacing: pacing, logger: logger))
             StandardError.write("sidetap: replaying \(file) at \(pacing)\n")
-            let stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status), logger: logger)
+            let stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status),
+                                                   controlSocket: parsed.options.resolvedControlSocket, logger: logger)
             StandardError.write(Summary.render(stats) + "\n")
         } catch {
             StandardError.write("sidetap: \(error)\n")

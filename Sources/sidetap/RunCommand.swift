@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SidetapCore
 import SidetapDaemon
 
 /// `sidetap run [CONFIG]`: run a config, or the embedded default job.
@@ -35,7 +36,8 @@ struct RunCommand: AsyncParsableCommand {
         let stats: EngineStatistics
         do {
             let engine = try EngineAssembly.build(parsed, overrides: .init(logger: logger))
-            stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status), logger: logger)
+            stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status),
+                                                   controlSocket: parsed.options.resolvedControlSocket, logger: logger)
         } catch {
             StandardError.write("sidetap: \(error)\n")
             throw ExitCode(1)

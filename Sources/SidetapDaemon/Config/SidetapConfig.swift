@@ -1,5 +1,6 @@
 import Foundation
 import SidetapCapture
+import SidetapControl
 import SidetapPorts
 import Yams
 
@@ -106,12 +107,21 @@ public struct EngineOptions: Sendable, Equatable {
     }
     /// Whether the terminal status line is shown.
     public enum Status: String, Sendable { case auto, on, off }
+    /// Where the local control socket listens.
+    public enum ControlSocketSetting: Sendable, Equatable {
+        /// `ControlSocket.defaultPath()`.
+        case automatic
+        /// No control socket.
+        case off
+        case path(String)
+    }
 
     public var ringSlots: Int = 65_536
     public var ringBytes: Int = 32 << 20
     public var flowCache: Int = 65_536
     public var overflow: Overflow = .auto
     public var status: Status = .auto
+    public var controlSocket: ControlSocketSetting = .automatic
     public init() {}
 }
 
@@ -366,7 +376,7 @@ struct ConfigParser {
     }
 
     func parseOptions(_ node: ConfigNode) throws(ConfigError) -> EngineOptions {
-        let m = try node.requireMapping("options", keys: ["ring_slots", "ring_bytes", "flow_cache", "overflow", "status"])
+        let m = try node.requireMapping("options", keys: ["ring_slots", "ring_bytes", "flow_cache", "overflow", "status", "control_socket"])
         var options = EngineOptions()
         if let n = m["ring_slots"] { options.ringSlots = try n.requireInt("ring_slots", range: 64...(1 << 24)) }
         if let n = m["ring_bytes"] {
@@ -378,6 +388,27 @@ struct ConfigParser {
         if let n = m["flow_cache"] { options.flowCache = try n.requireInt("flow_cache", range: 1024...(1 << 26)) }
         if let n = m["overflow"] { options.overflow = try n.requireChoice("overflow", [("auto", .auto), ("wait", .wait), ("drop", .drop)]) }
         if let n = m["status"] { options.status = try n.requireChoice("status", [("auto", .auto), ("on", .on), ("off", .off)]) }
+        if let n = m["control_socket"] {
+            let value = try n.requireString("control_socket")
+            switch value {
+            case "off": options.controlSocket = .off
+            case "auto": options.controlSocket = .automatic
+            default:
+                guard value.utf8.count < 108 else { throw n.error("control_socket must be shorter than 108 bytes (a Unix socket path), got \(value.utf8.count)") }
+                options.controlSocket = .path(resolve(value, against: base))
+            }
+        }
         return options
+    }
+}
+
+extension EngineOptions {
+    /// The control socket path to use, or nil when it is off.
+    public var resolvedControlSocket: String? {
+        switch controlSocket {
+        case .automatic: ControlSocket.defaultPath()
+        case .off: nil
+        case .path(let path): path
+        }
     }
 }

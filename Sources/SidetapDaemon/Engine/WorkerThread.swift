@@ -55,8 +55,7 @@ struct IdleBackoff {
             sched_yield()
         } else {
             let micros = min(1000, 50 << min(rounds - 2, 5))
-            var ts = timespec(tv_sec: 0, tv_nsec: micros * 1000)
-            nanosleep(&ts, nil)
+            usleep(UInt32(micros))
         }
     }
 }

@@ -1,3 +1,4 @@
+import SidetapCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import SidetapCore
 /// The end-of-run report: per source and per port counters, in aligned columns.
 public enum Summary {
     /// Renders the summary table for a final snapshot.

@@ -1,4 +1,6 @@
 import Logging
+import SidetapControl
+import SidetapCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -7,7 +9,7 @@ import UnixSignals
 public enum SidetapRunner {
     /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
     /// statistics after every port has flushed and closed.
-    public static func run(engine: Engine, showStatus: Bool, logger: Logger) async throws -> EngineStatistics {
+    public static func run(engine: Engine, showStatus: Bool, controlSocket: String? = nil, logger: Logger) async throws -> EngineStatistics {
         try engine.start()
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: EngineService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup,
@@ -15,6 +17,13 @@ public enum SidetapRunner {
         if showStatus {
             services.append(.init(service: StatusLineService(engine: engine), successTerminationBehavior: .ignore,
                                   serviceName: "status"))
+        }
+        if let controlSocket {
+            let control = ControlServer(socketPath: controlSocket, version: SidetapVersion.current, logger: logger) {
+                engine.statistics()
+            }
+            services.append(.init(service: control, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
+                                  serviceName: "control"))
         }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
