@@ -9,6 +9,9 @@ public struct EngineStatistics: Sendable {
         public var bytes: UInt64
         /// Packets whose headers ended early (truncated or malformed); they are still selected.
         public var decodeIncomplete: UInt64
+        /// Outer packets of Sidetap's own tunnel ports, seen by this source and dropped before
+        /// selection (the loop guard).
+        public var ownOutput: UInt64 = 0
         /// Drops reported by the kernel (live sources) and read errors.
         public var kernelDropped: UInt64
         public var errors: UInt64
