@@ -60,7 +60,6 @@ enum NetworkSocket {
     }
 
     /// sendmsg(2) without waiting, retrying EINTR; a would-block or failed send throws.
-    @inline(__always)
     static func send(_ descriptor: Int32, _ message: UnsafePointer<msghdr>) throws(PortWriteError) {
         while true {
             if sendmsg(descriptor, message, Int32(MSG_DONTWAIT)) >= 0 { return }
@@ -70,7 +69,6 @@ enum NetworkSocket {
     }
 
     /// send(2) of one buffer without waiting, retrying EINTR.
-    @inline(__always)
     static func send(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) throws(PortWriteError) {
         while true {
             if Glibc.send(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) >= 0 { return }
@@ -80,7 +78,6 @@ enum NetworkSocket {
     }
 
     /// A frame every frame-carrying port can send: Ethernet link type, at least a header.
-    @inline(__always)
     static func checkEthernet(_ packet: OutboundPacket) throws(PortWriteError) {
         guard packet.linkType == .ethernet, packet.bytes.count >= 14 else {
             throw PortWriteError(code: EINVAL, operation: "send")

@@ -77,7 +77,6 @@ final class TunnelSender {
     }
 
     /// Sends the first `headerLength` bytes of `header` followed by `frame` as one packet.
-    @inline(__always)
     func send(headerLength: Int, frame: UnsafeRawBufferPointer) throws(PortWriteError) {
         guard descriptor >= 0 else { throw PortWriteError(code: EBADF, operation: "send") }
         vectors[0] = iovec(iov_base: header, iov_len: headerLength)
