@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "SidetapCapture", dependencies: ["SidetapCore", "SidetapPcap", "CSidetapLinux"], swiftSettings: hotPath),
         .target(name: "SidetapRing", dependencies: ["SidetapCore"], swiftSettings: hotPath),
         .target(name: "SidetapSelect", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: hotPath),
-        .target(name: "SidetapPorts", dependencies: ["SidetapCore"], swiftSettings: hotPath),
+        .target(name: "SidetapPorts", dependencies: ["SidetapCore", "CSidetapLinux"], swiftSettings: hotPath),
         .target(name: "SidetapTraffic", dependencies: ["SidetapCore"], swiftSettings: strict),
         .target(
             name: "SidetapControl",

@@ -12,4 +12,26 @@ static inline void CSidetapLinux_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
 }
 
+/// Attaches the open /dev/net/tun descriptor `fd` to the TUN/TAP device `name` with `flags`
+/// (IFF_TAP | IFF_NO_PI ...), creating the device when it does not exist (ioctl TUNSETIFF).
+/// `actualName` (16 bytes) receives the device's name. Returns 0, or -1 with errno set.
+int CSidetapLinux_tunAttach(int fd, const char *name, short flags, char *actualName);
+
+/// The IFF_TAP | IFF_NO_PI flags for CSidetapLinux_tunAttach.
+short CSidetapLinux_tapFlags(void);
+
+/// Sets IFF_UP on interface `name` (ioctl SIOCGIFFLAGS then SIOCSIFFLAGS on a scratch
+/// AF_INET datagram socket). Returns 0, or -1 with errno set.
+int CSidetapLinux_setInterfaceUp(const char *name);
+
+/// Attaches a one-instruction classic BPF program that accepts nothing (setsockopt
+/// SO_ATTACH_FILTER), so a send-only raw socket never queues received packets.
+/// Returns 0, or -1 with errno set.
+int CSidetapLinux_dropAllInput(int fd);
+
+/// Binds the AF_PACKET socket `fd` to interface `ifindex` with protocol 0, so it sends on
+/// that interface and receives nothing (bind with a struct sockaddr_ll, which Swift's Glibc
+/// module does not export). Returns 0, or -1 with errno set.
+int CSidetapLinux_bindPacketSocket(int fd, int ifindex);
+
 #endif

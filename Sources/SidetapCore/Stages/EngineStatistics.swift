@@ -10,6 +10,9 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         public var bytes: UInt64
         /// Packets whose headers ended early (truncated or malformed); they are still selected.
         public var decodeIncomplete: UInt64
+        /// Outer packets of Sidetap's own tunnel ports, seen by this source and dropped before
+        /// selection (the loop guard).
+        public var ownOutput: UInt64
         /// Drops reported by the kernel (live sources: pcap_stats ps_drop + ps_ifdrop).
         public var kernelDropped: UInt64
         /// Read errors (a truncated file ends with one).
@@ -18,13 +21,14 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         public var problem: String?
         public var finished: Bool
 
-        public init(name: String, guest: String?, packets: UInt64, bytes: UInt64, decodeIncomplete: UInt64,
+        public init(name: String, guest: String?, packets: UInt64, bytes: UInt64, decodeIncomplete: UInt64, ownOutput: UInt64 = 0,
                     kernelDropped: UInt64, errors: UInt64, problem: String?, finished: Bool) {
             self.name = name
             self.guest = guest
             self.packets = packets
             self.bytes = bytes
             self.decodeIncomplete = decodeIncomplete
+            self.ownOutput = ownOutput
             self.kernelDropped = kernelDropped
             self.errors = errors
             self.problem = problem

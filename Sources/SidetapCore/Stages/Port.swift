@@ -38,9 +38,14 @@ public protocol Port: AnyObject {
     /// Packets `write` accepted into a buffer that a later flush failed to deliver (the
     /// engine moves them from "sent" to "write error"). Readable from any thread.
     var lostPackets: UInt64 { get }
+    /// What the port's own output looks like (its interface, its tunnel's outer packets), so
+    /// the engine can keep it out of capture and selection; nil for ports that write files.
+    var egress: PortEgress? { get }
 }
 
 extension Port {
     /// Ports that write synchronously lose nothing after `write` returns.
     public var lostPackets: UInt64 { 0 }
+    /// Ports writing files or pipes put nothing on the network.
+    public var egress: PortEgress? { nil }
 }

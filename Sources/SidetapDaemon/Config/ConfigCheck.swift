@@ -66,7 +66,8 @@ public enum ConfigCheck {
     static func describe(_ port: PortConfig) -> String {
         var parts = [port.kind.rawValue]
         if let path = port.path { parts.append(path == "-" ? "standard output" : path) }
-        if port.kind != .discard { parts.append(port.format.rawValue) }
+        if port.kind.writesCaptureFormat { parts.append(port.format.rawValue) }
+        if let network = port.network { parts.append(describe(network)) }
         if let r = port.rotate {
             var rotate: [String] = []
             if let b = r.maxBytes { rotate.append("size \(b) B") }
@@ -86,9 +87,22 @@ public enum ConfigCheck {
         return parts.joined(separator: ", ")
     }
 
+    static func describe(_ target: NetworkTarget) -> String {
+        switch target {
+        case .interface(let name): "interface \(name)"
+        case .tap(let device): "TAP device \(device)"
+        case .vxlan(let collector, let port, let vni, let sourcePort):
+            "to \(collector) udp \(port) vni \(vni), source port " + (sourcePort.map(String.init) ?? "from flow hash")
+        case .gre(let collector, let key, let sequence):
+            "to \(collector)" + (key.map { " key \($0)" } ?? "") + (sequence ? " with sequence numbers" : "")
+        case .erspan(let collector, let session, let index):
+            "to \(collector) session \(session)" + (index == 0 ? "" : " index \(index)")
+        }
+    }
+
     /// Checks that a port's output can be opened, without creating anything.
     static func probe(_ port: PortConfig, sources: [SourceDescription]) -> String? {
-        if port.kind != .discard && port.format == .pcap {
+        if port.kind.writesCaptureFormat && port.format == .pcap {
             let types = Set(sources.map(\.linkType))
             if types.count > 1 {
                 return "format pcap holds one link type, but the sources give \(types.map(\.description).sorted().joined(separator: ", ")); use format pcapng"

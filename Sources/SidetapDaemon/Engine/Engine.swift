@@ -105,7 +105,7 @@ public final class Engine: @unchecked Sendable {
             return EngineStatistics.Source(
                 name: worker.description.name, guest: worker.description.guest,
                 packets: worker.packets.value, bytes: worker.bytes.value,
-                decodeIncomplete: worker.decodeIncomplete.value,
+                decodeIncomplete: worker.decodeIncomplete.value, ownOutput: worker.ownOutput.value,
                 kernelDropped: stats.kernelDropped + stats.interfaceDropped, errors: stats.errors,
                 problem: worker.failure ?? worker.source.lastProblem,
                 finished: worker.finished.load(ordering: .acquiring))

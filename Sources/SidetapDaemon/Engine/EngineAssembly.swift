@@ -68,7 +68,9 @@ public enum EngineAssembly {
     /// `waitForReaders` is the resolved overflow policy: when sources wait for full rings
     /// (offline), stream ports wait for slow readers too, so `sidetap run | tcpdump -r -`
     /// loses nothing.
-    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides, waitForReaders: Bool = false) -> any SidetapCore.Port {
+    public static func makePort(_ port: PortConfig, config: SidetapConfig, overrides: Overrides,
+                                waitForReaders: Bool = false) throws(EngineError) -> any SidetapCore.Port {
+        if let target = port.network { return try makeNetworkPort(port, target) }
         switch port.kind {
         case .file:
             let comment = port.comment ?? "\(overrides.version); port \(port.name); sources "
@@ -82,7 +84,54 @@ public enum EngineAssembly {
             return StreamPort(name: port.name, settings: settings)
         case .discard:
             return DiscardPort(name: port.name)
+        case .interface, .tap, .vxlan, .gre, .erspan:
+            throw EngineError(message: "\(port.location): port '\(port.name)': a \(port.kind.rawValue) port has no network target")
         }
+    }
+
+    /// Builds an interface, TAP or tunnel port; a collector host name is resolved here.
+    static func makeNetworkPort(_ port: PortConfig, _ target: NetworkTarget) throws(EngineError) -> any SidetapCore.Port {
+        func resolve(_ collector: String) throws(EngineError) -> IPAddress {
+            do {
+                return try CollectorAddress.resolve(collector, port: port.name)
+            } catch {
+                throw EngineError(message: "\(port.location): \(error)")
+            }
+        }
+        switch target {
+        case .interface(let name):
+            return InterfacePort(name: port.name, interface: name)
+        case .tap(let device):
+            return TapPort(name: port.name, device: device)
+        case .vxlan(let collector, let destination, let vni, let sourcePort):
+            let settings = VXLANPortSettings(collector: try resolve(collector), destinationPort: destination, vni: vni,
+                                             sourcePort: sourcePort.map { .fixed($0) } ?? .flowHash)
+            return VXLANPort(name: port.name, settings: settings)
+        case .gre(let collector, let key, let sequence):
+            return GREPort(name: port.name, settings: GREPortSettings(collector: try resolve(collector), key: key, sequenceNumbers: sequence))
+        case .erspan(let collector, let session, let index):
+            return ERSPANPort(name: port.name, settings: ERSPANPortSettings(collector: try resolve(collector), session: session, index: index))
+        }
+    }
+
+    /// Refuses a source that captures an interface a port writes to: it would take the
+    /// port's own output in again (a loop). `any` captures every interface.
+    public static func checkOwnOutput(ports: [any SidetapCore.Port], sources: [SourceDescription]) throws(EngineError) {
+        var problems: [String] = []
+        for port in ports {
+            guard let interface = port.egress?.interface else { continue }
+            for source in sources where source.origin == interface || source.origin == "any" {
+                problems.append("source '\(source.name)' captures \(source.origin == "any" ? "every interface" : "interface '\(interface)'"), "
+                    + "which port '\(port.name)' writes to: it would capture the port's own output again")
+            }
+        }
+        guard problems.isEmpty else { throw EngineError(message: problems.joined(separator: "\n")) }
+    }
+
+    /// The outer packets of every tunnel port, which sources drop before selection.
+    public static func tunnelTraffic(_ ports: [any SidetapCore.Port]) -> [TunnelTraffic] {
+        var seen = Set<TunnelTraffic>()
+        return ports.compactMap { $0.egress?.tunnel }.filter { seen.insert($0).inserted }
     }
 
     /// The token bucket for a port's rate, or nil when it has none.
@@ -129,13 +178,18 @@ public enum EngineAssembly {
             let arena = source.bytesOutliveDelivery ? 0 : options.ringBytes
             rings.append(config.ports.map { _ in PacketRing(slots: options.ringSlots, arenaBytes: arena) })
         }
+        var ports: [any SidetapCore.Port] = []
+        for port in config.ports { ports.append(try makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull)) }
+        try checkOwnOutput(ports: ports, sources: descriptions)
+        let ownTraffic = tunnelTraffic(ports)
         let sourceWorkers = sources.enumerated().map { i, source in
             SourceWorker(index: UInt16(i), source: source, rings: rings[i],
-                         selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull)
+                         selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull,
+                         ownTraffic: ownTraffic)
         }
         let now = overrides.timeSource.monotonicNanos()
         let portWorkers = config.ports.enumerated().map { p, port in
-            PortWorker(index: p, port: makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull), kind: port.kind.rawValue,
+            PortWorker(index: p, port: ports[p], kind: port.kind.rawValue,
                        rings: rings.map { $0[p] }, sources: descriptions, bucket: makeBucket(port.rate, nowNanos: now),
                        shapes: port.rate?.mode == .shape, timeSource: overrides.timeSource)
         }

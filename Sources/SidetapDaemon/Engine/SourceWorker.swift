@@ -25,13 +25,19 @@ final class SourceWorker: @unchecked Sendable {
     let packets = Counter()
     let bytes = Counter()
     let decodeIncomplete = Counter()
+    /// Outer packets of this engine's own tunnel ports, dropped before selection.
+    let ownOutput = Counter()
+    /// What those outer packets look like (usually empty).
+    let ownTraffic: [TunnelTraffic]
     let selected: [Counter]
     let ringFull: [Counter]
     let finished = Atomic<Bool>(false)
     let stopRequested = Atomic<Bool>(false)
     private(set) var failure: String?
 
-    init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256) {
+    init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256,
+         ownTraffic: [TunnelTraffic] = []) {
+        self.ownTraffic = ownTraffic
         self.index = index
         self.source = source
         self.description = source.description
@@ -70,6 +76,16 @@ final class SourceWorker: @unchecked Sendable {
         var localPackets: UInt64 = 0
         var localBytes: UInt64 = 0
         var localIncomplete: UInt64 = 0
+        var localOwn: UInt64 = 0
+        // Tunnel ports' outer packets, in a flat table: with no tunnel port the per-packet
+        // cost is one compare of the count.
+        let ownCount = ownTraffic.count
+        let ownTable = UnsafeMutableBufferPointer<TunnelTraffic>.allocate(capacity: max(ownCount, 1))
+        _ = ownTable.initialize(from: ownTraffic)
+        defer {
+            ownTable.baseAddress!.deinitialize(count: ownCount)
+            ownTable.deallocate()
+        }
         let localSelected = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: portCount)
         let localFull = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: portCount)
         localSelected.initialize(repeating: 0)
@@ -94,6 +110,7 @@ final class SourceWorker: @unchecked Sendable {
             packets.publish(localPackets)
             bytes.publish(localBytes)
             decodeIncomplete.publish(localIncomplete)
+            ownOutput.publish(localOwn)
             for p in 0..<portCount {
                 selected[p].publish(localSelected[p])
                 ringFull[p].publish(localFull[p])
@@ -109,6 +126,12 @@ final class SourceWorker: @unchecked Sendable {
                     if !decoded.pointee.stop.isComplete { localIncomplete &+= 1 }
                     localPackets &+= 1
                     localBytes &+= UInt64(packet.wireLength)
+                    if ownCount != 0 {
+                        for i in 0..<ownCount where ownTable[i].matches(decoded.pointee) {
+                            localOwn &+= 1
+                            return
+                        }
+                    }
                     let flow = FlowKey.make(decoded.pointee)
                     let hash = flow.key.symmetricHash
                     var chosen = selector.select(packet, decoded: decoded.pointee, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
