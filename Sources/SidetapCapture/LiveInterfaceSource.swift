@@ -144,8 +144,13 @@ public final class LiveInterfaceSource: PacketSource {
             }
         }
         if direction != .both { try live.setDirection(direction) }
-        let parts = [direction.filterPrimitive, settings.filter.map { "(\($0))" }].compactMap { $0 }
-        if !parts.isEmpty { try live.setFilter(parts.joined(separator: " and ")) }
+        // The user's filter through libpcap (which re-filters what the ring already holds),
+        // then, for one direction, the same filter plus `inbound`/`outbound` attached to the
+        // socket, so the kernel does not copy the other direction at all.
+        if let filter = settings.filter { try live.setFilter(filter) }
+        if let primitive = direction.filterPrimitive {
+            try live.attachKernelFilter(settings.filter.map { "\(primitive) and (\($0))" } ?? primitive)
+        }
         try live.setNonblocking(true)
         return live
     }

@@ -70,6 +70,41 @@ public final class LiveCapture: @unchecked Sendable {
         return Int(program.bf_len)
     }
 
+    /// Compiles `expression` for this handle and attaches it to the capture socket directly
+    /// (setsockopt SO_ATTACH_FILTER), leaving libpcap's own filter as it is; returns the
+    /// instruction count.
+    ///
+    /// This is for kernel-only primitives such as `inbound` and `outbound` (a load of the
+    /// socket's packet type that user-space BPF cannot evaluate): `setFilter` would make
+    /// libpcap re-filter the packets already in the ring in user space, where such a program
+    /// rejects everything and the first packets would be lost. Packets captured before the
+    /// attach are left to `setDirection` and to the filter given to `setFilter`, if any.
+    @discardableResult
+    public func attachKernelFilter(_ expression: String) throws(PcapError) -> Int {
+        let p = try pointer("attach kernel filter")
+        var program = bpf_program()
+        guard pcap_compile(p, &program, expression, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw PcapError(operation: "compile filter '\(expression)' for \(device)", message: handle.lastError)
+        }
+        defer { pcap_freecode(&program) }
+        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the length at
+        // offset 0, the pointer at the next pointer-aligned offset. bpf_insn and sock_filter
+        // have the same layout.
+        var fprog = (UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &fprog) { raw in
+            raw.storeBytes(of: UInt16(program.bf_len), toByteOffset: 0, as: UInt16.self)
+            raw.storeBytes(of: UnsafeMutableRawPointer(program.bf_insns), toByteOffset: MemoryLayout<UnsafeRawPointer>.stride, as: UnsafeMutableRawPointer?.self)
+        }
+        // SOL_SOCKET = 1, SO_ATTACH_FILTER = 26 (asm-generic/socket.h).
+        let status = withUnsafeBytes(of: &fprog) { raw in
+            setsockopt(pcap_get_selectable_fd(p), 1, 26, raw.baseAddress, socklen_t(raw.count))
+        }
+        guard status == 0 else {
+            throw PcapError(operation: "attach kernel filter '\(expression)' on \(device)", message: SystemError.message(errno))
+        }
+        return Int(program.bf_len)
+    }
+
     /// Changes the link type (`pcap_set_datalink`), for interfaces that offer several
     /// (`any` gives LINUX_SLL or LINUX_SLL2).
     public func setLinkType(_ type: LinkType) throws(PcapError) {
