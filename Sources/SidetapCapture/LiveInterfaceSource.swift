@@ -54,6 +54,9 @@ public final class LiveInterfaceSource: PacketSource {
     private var backoff: ReopenBackoff
     private var nextAttemptNanos: Int64 = 0
     private var lastWaitingReason: String?
+    /// Set while recovering from a loss: it stays the reported problem (more telling than
+    /// "does not exist") until the capture runs again.
+    private var lossReason: String?
     private var statisticsBase = LiveCapture.Statistics()
     private var statisticsCurrent = LiveCapture.Statistics()
     private var lastSampleNanos: Int64 = 0
@@ -214,6 +217,7 @@ public final class LiveInterfaceSource: PacketSource {
         statisticsCurrent = LiveCapture.Statistics()
         capturing.store(true, ordering: .releasing)
         lastWaitingReason = nil
+        lossReason = nil
         backoff.reset()
         let ring = opened[0].packetRingVersion.map { $0 == 2 ? "TPACKET_V3" : $0 == 1 ? "TPACKET_V2" : "TPACKET_V\($0 + 1)" } ?? "ring unknown"
         let how = splitsDirections ? "in and out on two handles" : settings.direction.rawValue
@@ -233,7 +237,7 @@ public final class LiveInterfaceSource: PacketSource {
     private func wait(because reason: String) {
         if reason != lastWaitingReason {
             lastWaitingReason = reason
-            problem.withLock { $0 = reason }
+            if lossReason == nil { problem.withLock { $0 = reason } }
             report(.waiting, "\(reason); retrying")
         }
         nextAttemptNanos = Self.monotonicNanos() + Int64(backoff.nextDelay()) * 1_000_000
@@ -255,6 +259,7 @@ public final class LiveInterfaceSource: PacketSource {
             }
         }
         closeCaptures()
+        lossReason = reason
         losses.add()
         problem.withLock { $0 = reason }
         report(.lost, reason)
