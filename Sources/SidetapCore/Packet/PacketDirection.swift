@@ -4,9 +4,10 @@
 /// (SLL, SLL2) carry it in the header; classic Ethernet files do not, and give `.unknown`.
 public enum PacketDirection: UInt8, Sendable, Hashable, CustomStringConvertible {
     case unknown = 0
-    /// Received by the captured interface (for a guest's vnet/tap: sent by the guest's peers).
+    /// Received by the captured interface (for the host side of a guest's link — a libvirt
+    /// vnetN tap or a veth whose peer is in the guest — sent by the guest).
     case inbound = 1
-    /// Sent by the captured interface.
+    /// Sent by the captured interface (for the host side of a guest's link: sent to the guest).
     case outbound = 2
 
     public var description: String {

@@ -1,6 +1,7 @@
 import Foundation
 import SidetapCapture
 import SidetapCore
+import SidetapPcap
 import SidetapPorts
 import SidetapSelect
 
@@ -25,11 +26,19 @@ public enum ConfigCheck {
         lines.append("config \(path): \(config.sources.count) source(s), \(config.ports.count) port(s)")
 
         var descriptions: [SourceDescription] = []
+        var warnings: [String] = []
         do {
             let sources = try EngineAssembly.openSources(config)
             for (source, settings) in zip(sources, config.sources) {
                 let d = source.description
                 descriptions.append(d)
+                if let live = settings.interface {
+                    let (line, warning) = describeLive(d, live, source: source)
+                    lines.append(line)
+                    if let warning { warnings.append("\(settings.location): source '\(settings.name)': \(warning)") }
+                    source.close()
+                    continue
+                }
                 let reader = source.bytesOutliveDelivery ? "mmap" : "libpcap"
                 lines.append("  ok   source \(d.name): \(settings.file) (\(d.linkType), snaplen \(d.snaplen), \(d.timestampDigits == 9 ? "ns" : "µs") timestamps, reader \(reader))"
                     + (d.guest.map { ", guest \($0)" } ?? ""))
@@ -58,9 +67,31 @@ public enum ConfigCheck {
                 lines.append("  ok   port \(port.name): \(describe(port))")
             }
         }
+        for warning in warnings { lines.append("warning: \(warning)") }
         for error in errors { lines.append("error: \(error)") }
-        lines.append(errors.isEmpty ? "check passed" : "check failed: \(errors.count) error(s)")
+        let noted = warnings.isEmpty ? "" : " (\(warnings.count) warning(s))"
+        lines.append(errors.isEmpty ? "check passed\(noted)" : "check failed: \(errors.count) error(s)\(noted)")
         return Report(ok: errors.isEmpty, text: lines.joined(separator: "\n"))
+    }
+
+    /// The report line of an interface source and, when the interface is missing or down now,
+    /// a warning: not an error, because the source waits for it and captures once it is up.
+    static func describeLive(_ d: SourceDescription, _ live: LiveInterfaceSettings, source: any PacketSource) -> (String, String?) {
+        let state = InterfaceState.of(live.interface)
+        var parts = ["\(d.linkType)", "snaplen \(d.snaplen)", "direction \(live.direction.rawValue)"]
+        if let split = (source as? LiveInterfaceSource)?.splitsDirections, split { parts[2] += " (in and out handles, merged)" }
+        parts.append("buffer \(live.bufferBytes >> 20) MiB")
+        parts.append(live.immediate ? "immediate (TPACKET_V2)" : "TPACKET_V3, \(live.blockTimeoutMilliseconds) ms blocks")
+        if live.promiscuous && !live.isAny { parts.append("promiscuous") }
+        if let filter = live.filter { parts.append("filter '\(filter)'") }
+        if let guest = d.guest { parts.append("guest \(guest)") }
+        let warning: String? = switch state {
+        case .absent: "interface \(live.interface) does not exist now; the source will capture once it appears"
+        case .present(_, false): "interface \(live.interface) is down now; the source will capture once it is up"
+        case .present: nil
+        }
+        let mark = warning == nil ? "ok  " : "warn"
+        return ("  \(mark) source \(d.name): interface \(live.interface), \(state) (" + parts.joined(separator: ", ") + ")", warning)
     }
 
     static func describe(_ port: PortConfig) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import SidetapCapture
 import SidetapControl
+import SidetapPcap
 import SidetapPorts
 import Yams
 
@@ -31,14 +32,29 @@ public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// One packet source.
+/// One packet source: a capture file (`file:`) or a live interface (`interface:`).
 public struct SourceConfig: Sendable {
     public var name: String
-    /// Capture file (pcap or pcapng), absolute.
+    /// Capture file (pcap or pcapng), absolute; empty for an interface source.
     public var file: String
     public var guest: String?
     public var reader: FileReader
     public var location: ConfigLocation
+    /// The live interface and its capture settings; nil for a file source.
+    public var interface: LiveInterfaceSettings?
+
+    public init(name: String, file: String, guest: String?, reader: FileReader, location: ConfigLocation,
+                interface: LiveInterfaceSettings? = nil) {
+        self.name = name
+        self.file = file
+        self.guest = guest
+        self.reader = reader
+        self.location = location
+        self.interface = interface
+    }
+
+    /// True for a live interface source.
+    public var isLive: Bool { interface != nil }
 }
 
 /// The kinds of output port this build has.
@@ -234,6 +250,10 @@ struct ConfigParser {
         if errors.isEmpty && sources.isEmpty { errors.append(top.owner.error("'sources' is empty: name at least one source")) }
         if errors.isEmpty && ports.isEmpty { errors.append(top.owner.error("'ports' is empty: name at least one port")) }
         if ports.count > 64 { errors.append(top.owner.error("at most 64 ports are supported, got \(ports.count)")) }
+        if options.overflow == .wait, let live = sources.first(where: \.isLive) {
+            errors.append(ConfigError(file: file, line: live.location.line, column: live.location.column,
+                                      message: "options.overflow 'wait' would make interface source '\(live.name)' wait for a port; a live source must drop instead (use 'drop' or 'auto')"))
+        }
         guard errors.isEmpty else { throw ConfigErrors(errors) }
         return SidetapConfig(file: file, baseDirectory: base, sources: sources, ports: ports, options: options)
     }
@@ -260,13 +280,56 @@ struct ConfigParser {
         return value
     }
 
+    static let liveSourceKeys = ["direction", "snaplen", "buffer", "promisc", "immediate", "filter"]
+
     func parseSource(_ node: ConfigNode) throws(ConfigError) -> SourceConfig {
-        let m = try node.requireMapping("a source", keys: ["name", "file", "guest", "reader"])
+        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader"] + Self.liveSourceKeys)
         let name = try name(m.require("name"), "source")
-        let fileNode = try m.require("file")
-        let path = resolve(try fileNode.requireString("file"), against: base)
         var guest: String? = nil
         if let g = m["guest"] { guest = try self.name(g, "guest") }
+        switch (m["file"], m["interface"]) {
+        case (nil, nil):
+            throw node.error("source '\(name)' needs either 'file' (a capture file) or 'interface' (a live interface)")
+        case (_?, let interface?):
+            throw interface.error("source '\(name)' has both 'file' and 'interface'; give exactly one")
+        case (nil, let interface?):
+            if let r = m["reader"] { throw r.error("'reader' applies to file sources only; source '\(name)' captures an interface") }
+            let settings = try parseInterface(interface, m)
+            return SourceConfig(name: name, file: "", guest: guest, reader: .auto, location: location(node), interface: settings)
+        case (let fileNode?, nil):
+            for key in Self.liveSourceKeys {
+                if let extra = m[key] { throw extra.error("'\(key)' applies to interface sources only; source '\(name)' reads a file") }
+            }
+            return try parseFileSource(name: name, guest: guest, fileNode: fileNode, m, node)
+        }
+    }
+
+    /// The live settings of an interface source: `interface` and the optional capture keys.
+    func parseInterface(_ interfaceNode: ConfigNode, _ m: MappingReader) throws(ConfigError) -> LiveInterfaceSettings {
+        let interface = try interfaceNode.requireString("interface")
+        guard interface.utf8.count <= 15, !interface.contains("/"), !interface.contains(where: { $0 == " " || $0 == ":" }),
+              interface != ".", interface != ".." else {
+            throw interfaceNode.error("interface '\(interface)' is not a Linux interface name (1 to 15 characters, no '/', ':' or spaces), or 'any'")
+        }
+        var settings = LiveInterfaceSettings(interface: interface)
+        if let d = m["direction"] {
+            settings.direction = try d.requireChoice("direction", CaptureDirection.allCases.map { ($0.rawValue, $0) })
+        }
+        if let n = m["snaplen"] { settings.snaplen = try n.requireInt("snaplen", range: 64...262_144) }
+        if let b = m["buffer"] {
+            guard let bytes = Quantities.bytes(b.string ?? ""), bytes >= 1 << 20, bytes <= 1 << 31 - 1 else {
+                throw b.error("buffer must be a size between 1MiB and 2GiB such as 32MiB, got \(b.describe)")
+            }
+            settings.bufferBytes = bytes
+        }
+        if let p = m["promisc"] { settings.promiscuous = try p.requireChoice("promisc", [("true", true), ("false", false)]) }
+        if let i = m["immediate"] { settings.immediate = try i.requireChoice("immediate", [("true", true), ("false", false)]) }
+        if let f = m["filter"] { settings.filter = try f.requireString("filter") }
+        return settings
+    }
+
+    func parseFileSource(name: String, guest: String?, fileNode: ConfigNode, _ m: MappingReader, _ node: ConfigNode) throws(ConfigError) -> SourceConfig {
+        let path = resolve(try fileNode.requireString("file"), against: base)
         var reader = FileReader.auto
         if let r = m["reader"] {
             reader = try r.requireChoice("reader", [("auto", .auto), ("mmap", .mmap), ("libpcap", .libpcap)])

@@ -28,19 +28,49 @@ public enum EngineAssembly {
         }
     }
 
-    /// Opens every source (reading its header) and returns them in config order.
-    public static func openSources(_ config: SidetapConfig) throws(EngineError) -> [any PacketSource] {
+    /// Opens every source (reading a file's header, probing a live interface) and returns them
+    /// in config order. Live sources report state changes (interface lost, waiting, capturing
+    /// again) through `logger`.
+    public static func openSources(_ config: SidetapConfig, logger: Logger = Logger(label: "sidetap")) throws(EngineError) -> [any PacketSource] {
         var sources: [any PacketSource] = []
         var problems: [String] = []
         for (i, s) in config.sources.enumerated() {
             do {
-                sources.append(try FileSources.open(path: s.file, name: s.name, guest: s.guest, reader: s.reader, sourceIndex: UInt16(i)))
+                if let live = s.interface {
+                    sources.append(try LiveInterfaceSource(settings: live, name: s.name, guest: s.guest, sourceIndex: UInt16(i),
+                                                           events: liveEventLogger(logger)))
+                } else {
+                    sources.append(try FileSources.open(path: s.file, name: s.name, guest: s.guest, reader: s.reader, sourceIndex: UInt16(i)))
+                }
             } catch {
                 problems.append("\(s.location): source '\(s.name)': \(error)")
             }
         }
         guard problems.isEmpty else { throw EngineError(message: problems.joined(separator: "\n")) }
         return sources
+    }
+
+    /// Logs a live source's state changes: losing or waiting for an interface is a warning,
+    /// capturing (again) is a notice.
+    static func liveEventLogger(_ logger: Logger) -> @Sendable (LiveSourceEvent) -> Void {
+        { event in
+            let metadata: Logger.Metadata = ["sidetap.source": "\(event.source)", "sidetap.interface": "\(event.interface)"]
+            switch event.kind {
+            case .opened: logger.notice("\(event)", metadata: metadata)
+            case .waiting, .lost, .warning: logger.warning("\(event)", metadata: metadata)
+            }
+        }
+    }
+
+    /// Whether sources wait for a full port ring: `auto` waits only for files read at top
+    /// speed; a live source never waits for a port (the kernel would drop instead), so any
+    /// live source makes `auto` mean `drop`.
+    public static func waitsWhenFull(_ overflow: EngineOptions.Overflow, paced: Bool, live: Bool) -> Bool {
+        switch overflow {
+        case .wait: true
+        case .drop: false
+        case .auto: !paced && !live
+        }
     }
 
     /// Reads and compiles every port's rules file against the sources.
@@ -143,7 +173,7 @@ public enum EngineAssembly {
 
     /// Builds the whole engine; nothing runs until `Engine.start()`.
     public static func build(_ config: SidetapConfig, overrides: Overrides = Overrides()) throws(EngineError) -> Engine {
-        var sources = try openSources(config)
+        var sources = try openSources(config, logger: overrides.logger)
         if let pacing = overrides.pacing {
             var paced: [any PacketSource] = []
             for source in sources {
@@ -167,11 +197,7 @@ public enum EngineAssembly {
 
         let options = config.options
         let pacedOrLive = overrides.pacing.map { if case .topSpeed = $0 { false } else { true } } ?? false
-        let waitWhenFull: Bool = switch options.overflow {
-        case .wait: true
-        case .drop: false
-        case .auto: !pacedOrLive
-        }
+        let waitWhenFull = waitsWhenFull(options.overflow, paced: pacedOrLive, live: config.sources.contains(where: \.isLive))
         // Rings: ring[s][p]. Pointer-only rings when the source keeps its bytes (mmap'ed file).
         var rings: [[PacketRing]] = []
         for source in sources {
