@@ -114,7 +114,8 @@ public final class LiveInterfaceSource: PacketSource {
         self.events = events
         self.splitsDirections = settings.direction == .both && linkType != .linuxSLL && linkType != .linuxSLL2
         self.description = SourceDescription(name: name, guest: guest, linkType: linkType, snaplen: snaplen,
-                                             timestampDigits: 9, origin: "interface \(interface)")
+                                             timestampDigits: 9, origin: "interface \(interface)",
+                                             interface: interface)
         self.backoff = ReopenBackoff(initialMilliseconds: settings.reopenInitialMilliseconds,
                                      maximumMilliseconds: settings.reopenMaximumMilliseconds)
         // Immediate mode (TPACKET_V2) makes packets visible at once; TPACKET_V3 hands a block

@@ -28,8 +28,8 @@ import Testing
         ]
         let file = SourceDescription(name: "file", linkType: .ethernet, snaplen: 65535, origin: "/captures/eth9")
         try EngineAssembly.checkOwnOutput(ports: ports, sources: [file])
-        let tap = SourceDescription(name: "vm", linkType: .ethernet, snaplen: 65535, origin: "sttap9")
-        let any = SourceDescription(name: "all", linkType: .linuxSLL2, snaplen: 65535, origin: "any")
+        let tap = SourceDescription(name: "vm", linkType: .ethernet, snaplen: 65535, origin: "interface sttap9", interface: "sttap9")
+        let any = SourceDescription(name: "all", linkType: .linuxSLL2, snaplen: 65535, origin: "interface any", interface: "any")
         let error = #expect(throws: EngineError.self) { try EngineAssembly.checkOwnOutput(ports: ports, sources: [file, tap, any]) }
         let text = error?.description ?? ""
         #expect(text.contains("source 'vm' captures interface 'sttap9', which port 'appliance' writes to"), "\(text)")

@@ -10,16 +10,20 @@ public struct SourceDescription: Sendable, Hashable {
     public var snaplen: Int
     /// Timestamp resolution of the underlying capture, in fractional digits (6 or 9).
     public var timestampDigits: Int
-    /// Human-readable origin: a file path or an interface name.
+    /// Human-readable origin: a file path or "interface NAME".
     public var origin: String
+    /// The interface a live source captures on ("any" for all of them); nil for files.
+    public var interface: String?
 
-    public init(name: String, guest: String? = nil, linkType: LinkType, snaplen: Int, timestampDigits: Int = 9, origin: String) {
+    public init(name: String, guest: String? = nil, linkType: LinkType, snaplen: Int, timestampDigits: Int = 9, origin: String,
+                interface: String? = nil) {
         self.name = name
         self.guest = guest
         self.linkType = linkType
         self.snaplen = snaplen
         self.timestampDigits = timestampDigits
         self.origin = origin
+        self.interface = interface
     }
 }
 

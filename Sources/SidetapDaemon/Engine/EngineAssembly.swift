@@ -150,8 +150,8 @@ public enum EngineAssembly {
         var problems: [String] = []
         for port in ports {
             guard let interface = port.egress?.interface else { continue }
-            for source in sources where source.origin == interface || source.origin == "any" {
-                problems.append("source '\(source.name)' captures \(source.origin == "any" ? "every interface" : "interface '\(interface)'"), "
+            for source in sources where source.interface == interface || source.interface == "any" {
+                problems.append("source '\(source.name)' captures \(source.interface == "any" ? "every interface" : "interface '\(interface)'"), "
                     + "which port '\(port.name)' writes to: it would capture the port's own output again")
             }
         }
