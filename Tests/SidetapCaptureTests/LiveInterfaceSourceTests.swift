@@ -104,7 +104,10 @@ import Testing
         // The guest "shuts down": its host veth disappears while the source polls.
         try lab.lab.deleteHostLink(lab.hostSide("guest"))
         #expect(eventually(3) { !watched.isCapturing && watched.interfaceLosses == 1 })
-        #expect(watched.lastProblem?.contains("was removed") == true, "\(watched.lastProblem ?? "nil")")
+        // Deleting a veth takes it down and then removes it; which of the two the source sees
+        // first depends on scheduling, and both are a correct report of the loss.
+        let problem = watched.lastProblem ?? ""
+        #expect(problem.contains("was removed") || problem.contains("went down"), "\(problem)")
         #expect(events.count(.lost) == 1)
         try lab.ping(from: "other", to: "peer", count: 5)
         usleep(500_000)   // several failed re-open attempts

@@ -14,6 +14,20 @@ import Testing
                       droppedRingFull: 4, droppedRateLimit: 5, droppedWriteError: 1, queued: 2, lastError: "write: No space left on device")],
         elapsedNanos: 5_000_000_000)
 
+    /// The blocking client, run on its own thread: async tests must not hold one of the
+    /// cooperative pool's threads while the server's request handlers need it.
+    func get(_ target: String, _ path: String) async throws -> ControlClient.Response {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(returning: try ControlClient.get(target, socketPath: path, timeoutSeconds: 60))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
     func socketPath(_ tag: String) -> String {
         NSTemporaryDirectory() + "stc-\(tag)-\(getpid())/control.sock"
     }
@@ -39,18 +53,18 @@ import Testing
         let path = socketPath("stats")
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
         try await withServer(path) {
-            let stats = try ControlClient.get("/v1/stats", socketPath: path)
+            let stats = try await get("/v1/stats", path)
             #expect(stats.status == 200)
             let decoded = try JSONDecoder().decode(EngineStatistics.self, from: stats.body)
             #expect(decoded == Self.sample)
 
-            let health = try ControlClient.get("/v1/health", socketPath: path)
+            let health = try await get("/v1/health", path)
             #expect(health.status == 200)
             let text = String(decoding: health.body, as: UTF8.self)
             #expect(text.contains("\"status\":\"ok\""))
             #expect(text.contains("Sidetap test"))
 
-            let missing = try ControlClient.get("/v1/nothing", socketPath: path)
+            let missing = try await get("/v1/nothing", path)
             #expect(missing.status == 404)
 
             // Owner and group only.
@@ -83,7 +97,7 @@ import Testing
             // A second server on the same path must not take it over, and must not throw.
             let intruder = ControlServer(socketPath: path, version: "intruder", logger: .init(label: "test")) { Self.sample }
             try await intruder.run()
-            let health = try ControlClient.get("/v1/health", socketPath: path)
+            let health = try await get("/v1/health", path)
             #expect(String(decoding: health.body, as: UTF8.self).contains("Sidetap test"))
         }
     }

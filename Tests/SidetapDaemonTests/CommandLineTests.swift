@@ -1,4 +1,5 @@
 import Foundation
+import SidetapCore
 import SidetapTestKit
 import Testing
 
@@ -123,6 +124,41 @@ import Testing
         #expect(try TestSupport.tcpdumpCount(dir + "/out.pcap") == expected)
         let summary = try String(contentsOfFile: dir + "/err", encoding: .utf8)
         #expect(summary.contains("sidetap: packets=4000 "), "\(summary)")
+    }
+
+    @Test func statsReadsARunningSidetapOverItsControlSocket() throws {
+        let dir = TestSupport.temporaryDirectory("stats")
+        defer { TestSupport.cleanup(dir) }
+        try TestSupport.writeCapture(dir + "/in.pcap", packets: 3000)
+        try "accept tcp\n".write(toFile: dir + "/tcp.rules", atomically: true, encoding: .utf8)
+        let socket = dir + "/control.sock"
+        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: web, kind: discard, rules: tcp.rules }\noptions: { control_socket: \(socket) }\n"
+            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        // A paced replay keeps Sidetap running for 6 s; stats is read while it runs.
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: sidetap)
+        daemon.arguments = ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "500"]
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() } }
+        var waited = 0
+        while !FileManager.default.fileExists(atPath: socket) && waited < 100 { usleep(50_000); waited += 1 }
+        usleep(300_000)
+        let table = try ExternalTool.run(sidetap, ["stats", "--socket", socket])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("\n  web "), "\(table.stdout)")
+        #expect(table.stdout.contains("sidetap: packets="))
+        let json = try ExternalTool.run(sidetap, ["stats", "--socket", socket, "--json"])
+        let stats = try JSONDecoder().decode(EngineStatistics.self, from: Data(json.stdout.utf8))
+        #expect(stats.ports.map(\.name) == ["web"])
+        #expect(stats.sources[0].packets > 0 && stats.sources[0].packets < 3000, "read while the replay runs")
+        kill(daemon.processIdentifier, SIGINT)
+        daemon.waitUntilExit()
+        #expect(!FileManager.default.fileExists(atPath: socket), "the socket outlived the daemon")
+        let gone = try ExternalTool.run(sidetap, ["stats", "--socket", socket])
+        #expect(gone.status != 0)
+        #expect(gone.stderr.contains("is Sidetap running"))
     }
 
     @Test func statusLineShowsWhenForced() throws {
