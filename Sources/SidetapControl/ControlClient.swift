@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// A minimal HTTP/1.1 client for the local control socket, used by `sidetap stats`: one GET,

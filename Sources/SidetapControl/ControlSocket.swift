@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// Where the local control socket lives and how it is prepared: the path, its directory,
