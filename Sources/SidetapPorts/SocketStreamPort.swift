@@ -54,6 +54,8 @@ public final class SocketStreamPort: Port {
 
     /// How long `close` waits for readers to take what is buffered for them.
     var closeDrainMilliseconds: Int64 = 1000
+    /// SO_SNDBUF for accepted sockets; nil keeps the kernel's default (tests make it small).
+    var kernelSendBufferBytes: Int32?
 
     private var listener: Int32 = -1
     private var framer: RecordFramer?
@@ -210,6 +212,9 @@ public final class SocketStreamPort: Port {
             // Glibc's Swift overlay has no accept4; set what it would.
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+            if var size = kernelSendBufferBytes {
+                _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            }
             guard let index = readers.firstIndex(where: { $0 == nil }) else {
                 Glibc.close(descriptor)
                 rejectedCount.add()
