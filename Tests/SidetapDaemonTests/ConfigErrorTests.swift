@@ -104,7 +104,7 @@ import Testing
 
     @Test func badValues() {
         let head = "sources:\n  - { name: s, file: a.pcap }\nports:\n"
-        expectError(head + "  - { name: p, kind: tape, rules: r }\n", line: 4, containing: "kind must be one of file, stream, discard, interface, tap, vxlan, gre, erspan, got 'tape'")
+        expectError(head + "  - { name: p, kind: tape, rules: r }\n", line: 4, containing: "kind must be one of file, stream, discard, socket, interface, tap, vxlan, gre, erspan, got 'tape'")
         expectError(head + "  - { name: p, kind: file, rules: r }\n", line: 4, containing: "a file port needs 'path'")
         expectError(head + "  - { name: p, kind: stream, rules: r }\n", line: 4, containing: "a stream port needs 'path'")
         expectError(head + "  - { name: p, kind: discard, rules: r, path: x }\n", line: 4, containing: "takes no 'path'")

@@ -102,6 +102,7 @@ public enum ConfigCheck {
         if let path = port.path { parts.append(path == "-" ? "standard output" : path) }
         if port.kind.writesCaptureFormat { parts.append(port.format.rawValue) }
         if let network = port.network { parts.append(describe(network)) }
+        if let socket = port.socket { parts.append("listen \(socket.listen), at most \(socket.maxReaders) readers") }
         if let r = port.rotate {
             var rotate: [String] = []
             if let b = r.maxBytes { rotate.append("size \(b) B") }

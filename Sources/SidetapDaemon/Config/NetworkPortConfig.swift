@@ -25,7 +25,7 @@ public enum NetworkTarget: Sendable, Equatable {
 
 extension PortKind {
     /// True for kinds that write capture files or streams (and so use format and precision).
-    public var writesCaptureFormat: Bool { self == .file || self == .stream }
+    public var writesCaptureFormat: Bool { self == .file || self == .stream || self == .socket }
     /// True for the network kinds.
     public var isNetwork: Bool { !writesCaptureFormat && self != .discard }
 }
@@ -87,7 +87,7 @@ extension ConfigParser {
             let session = UInt16(try sessionNode.requireInt("session", range: 0...1023))
             let index = try m["index"].map { value throws(ConfigError) in UInt32(try value.requireInt("index", range: 0...0xF_FFFF)) } ?? 0
             return .erspan(collector: collector, session: session, index: index)
-        case .file, .stream, .discard:
+        case .file, .stream, .discard, .socket:
             return nil
         }
     }

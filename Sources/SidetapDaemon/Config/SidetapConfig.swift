@@ -60,6 +60,8 @@ public struct SourceConfig: Sendable {
 /// The kinds of output port this build has.
 public enum PortKind: String, Sendable, CaseIterable {
     case file, stream, discard
+    /// A live capture stream served on a listening socket (SocketPortConfig.swift).
+    case socket
     /// Network ports (NetworkPortConfig.swift): frames onto a NIC or a TAP device, or tunnelled.
     case interface, tap, vxlan, gre, erspan
 }
@@ -85,6 +87,8 @@ public struct PortConfig: Sendable {
     public var location: ConfigLocation
     /// Where a network port (interface, tap, vxlan, gre, erspan) sends its frames.
     public var network: NetworkTarget? = nil
+    /// Where a socket port listens (SocketPortConfig.swift); nil for other kinds.
+    public var socket: SocketPortTarget? = nil
 }
 
 /// Token-bucket settings.
@@ -340,7 +344,7 @@ struct ConfigParser {
     func parsePort(_ node: ConfigNode) throws(ConfigError) -> PortConfig {
         let m = try node.requireMapping("a port", keys: [
             "name", "kind", "rules", "path", "format", "precision", "rotate", "rate", "slice", "sample", "group", "comment",
-        ] + Self.networkKeys)
+        ] + Self.networkKeys + Self.socketKeys)
         let name = try name(m.require("name"), "port")
         let kind: PortKind = try m.require("kind").requireChoice("kind", PortKind.allCases.map { ($0.rawValue, $0) })
         let rules = resolve(try m.require("rules").requireString("rules"), against: rulesBase)
@@ -353,10 +357,11 @@ struct ConfigParser {
             guard path != nil else { throw node.error("a stream port needs 'path': '-' for standard output or a named pipe") }
         case .discard:
             if let p = m["path"] { throw p.error("a discard port writes nothing and takes no 'path'") }
-        case .interface, .tap, .vxlan, .gre, .erspan:
+        case .socket, .interface, .tap, .vxlan, .gre, .erspan:
             break
         }
         let network = try parseNetworkTarget(kind, m, node)
+        let socket = try parseSocketTarget(kind, m, node)
         var format = CaptureFormat.pcap
         if let f = m["format"] {
             format = try f.requireChoice("format", CaptureFormat.allCases.map { ($0.rawValue, $0) })
@@ -382,7 +387,7 @@ struct ConfigParser {
         if let c = m["comment"] { comment = try c.requireString("comment") }
         return PortConfig(name: name, kind: kind, rules: rules, path: path, format: format, nanosecond: nanosecond,
                           rotate: rotate, rate: rate, slice: slice, sample: sample, group: group, comment: comment,
-                          location: location(node), network: network)
+                          location: location(node), network: network, socket: socket)
     }
 
     /// `sample: 10` or `sample: 1/10` both keep one flow in ten.

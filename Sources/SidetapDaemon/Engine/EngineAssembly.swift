@@ -114,6 +114,13 @@ public enum EngineAssembly {
             return StreamPort(name: port.name, settings: settings)
         case .discard:
             return DiscardPort(name: port.name)
+        case .socket:
+            guard let target = port.socket else {
+                throw EngineError(message: "\(port.location): port '\(port.name)': a socket port has no listen address")
+            }
+            let settings = SocketStreamPortSettings(listen: target.listen, format: port.format, precision: port.nanosecond ? .nano : .micro,
+                                                    sectionComment: port.comment, maxReaders: target.maxReaders)
+            return SocketStreamPort(name: port.name, settings: settings)
         case .interface, .tap, .vxlan, .gre, .erspan:
             throw EngineError(message: "\(port.location): port '\(port.name)': a \(port.kind.rawValue) port has no network target")
         }
