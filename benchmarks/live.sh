@@ -173,7 +173,8 @@ rate_one() {
   c0=$(cpu_snap); t0=$(date +%s.%N)
   "$@" >"$LOG/rate_$name.sender" 2>&1 &
   sp=$!; BGPIDS+=("$sp")
-  st0=$(pid_ticks "$sp"); sleep 2; st1=$(pid_ticks "$sp")   # sender CPU over 2 s of steady pacing
+  sleep 1; local child; child=$(pgrep -P "$sp" | head -1)   # the sender under `timeout`
+  st0=$(pid_ticks "${child:-$sp}"); sleep 2; st1=$(pid_ticks "${child:-$sp}")   # its CPU over 2 s of steady pacing
   wait "$sp"; local rc=$?
   t1=$(date +%s.%N); c1=$(cpu_snap)
   sleep 1.5   # TPACKET_V3 block timeout: let tcpdump retire its last block
