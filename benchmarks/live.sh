@@ -190,7 +190,7 @@ RUN_FOR=$((RATE_SECS + 2))
 note "machine busy before rate section: $(wait_quiet) %"
 rate_one sidetap_pps10k "--pps 10000 --burst 10" \
   timeout -s INT "$RUN_FOR" "$SIDETAP" replay "$CAP" --config "$W/configs/rate-pps.yaml" --topspeed
-rate_one tcpreplay_pps10k "--pps 10000" \
+rate_one tcpreplay_pps10k "--pps 10000 --burst 10" \
   timeout -s INT "$((RUN_FOR + 10))" tcpreplay -i "${IF_OUT[0]}" --pps=10000 -K --loop=0 --duration="$RUN_FOR" --no-flow-stats "$CAP"
 # Sidetap's default burst_bytes is 10 ms worth: 50e6 / 8 * 0.01 = 62500 bytes
 rate_one sidetap_mbps50 "--bps 50000000 --burst-bytes 62500" \
