@@ -274,10 +274,10 @@ live_set() {
   fi
   say "${nm}_offered" "$(med "${off[@]}")" "kpps (runs: ${off[*]})"
   if [ "$tool" = sidetap_4port ]; then
-    local k arr
+    local k runs
     for k in 0 1 2 3; do
-      arr="d$k[@]"
-      say "${nm}_delivered_port$k" "$(med "${!arr}")" "kpps (runs: ${!arr})"
+      runs=$(eval "echo \${d$k[*]}")
+      say "${nm}_delivered_port$k" "$(med $runs)" "kpps (runs: $runs)"
     done
     say "${nm}_loss_worst_port" "$(med "${worst[@]}")" "% (median over runs of the worst port's loss; runs: ${worst[*]})"
     DELIV[$tool]=$(med "${d0[@]}" "${d1[@]}" "${d2[@]}" "${d3[@]}")
