@@ -40,9 +40,10 @@ public enum ControlSocket {
                 throw Problem(path: path, reason: "cannot create \(directory): \(error.localizedDescription)")
             }
         }
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        guard (info.st_mode & S_IFMT) == S_IFSOCK else { throw Problem(path: path, reason: "exists and is not a socket") }
+        // attributesOfItem uses lstat (a symlink is not followed). `struct stat` itself is not
+        // usable here: in release builds its members resolve to CDispatch's copy of the C type.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return }
+        guard attributes[.type] as? FileAttributeType == .typeSocket else { throw Problem(path: path, reason: "exists and is not a socket") }
         if ControlClient.isAnswering(path) {
             throw Problem(path: path, reason: "another Sidetap is answering on it")
         }
