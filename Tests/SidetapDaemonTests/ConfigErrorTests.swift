@@ -15,15 +15,7 @@ import Testing
     }
 
     func expectError(_ yaml: String, line: Int, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        let found = errors(yaml)
-        #expect(!found.isEmpty, "expected an error containing '\(text)'", sourceLocation: sourceLocation)
-        guard let first = found.first(where: { $0.message.contains(text) }) else {
-            Issue.record("no error contains '\(text)'; got: \(found.map(\.description))", sourceLocation: sourceLocation)
-            return
-        }
-        #expect(first.file == "t.yaml", sourceLocation: sourceLocation)
-        #expect(first.line == line, "line of '\(first.description)'", sourceLocation: sourceLocation)
-        #expect(first.description.hasPrefix("t.yaml:\(line):"), sourceLocation: sourceLocation)
+        expectConfigError(yaml, line: line, containing: text, sourceLocation: sourceLocation)
     }
 
     let good = """

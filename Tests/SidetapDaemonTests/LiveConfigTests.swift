@@ -8,25 +8,10 @@ import Testing
 /// Interface sources in the config: their keys and errors, the overflow policy they force,
 /// what `check` says about them, and `sidetap run` capturing a live interface into a file.
 @Suite(.serialized) struct LiveConfigTests {
-    func errors(_ yaml: String) -> [ConfigError] {
-        do {
-            _ = try SidetapConfig.parse(yaml, file: "t.yaml", baseDirectory: "/base")
-            return []
-        } catch {
-            return error.errors
-        }
-    }
-
     func expectError(_ sources: String, line: Int, containing text: String, options: String = "",
                      sourceLocation: SourceLocation = #_sourceLocation) {
         let yaml = "sources:\n" + sources + "\nports:\n  - { name: p, kind: discard, rules: r.rules }\n" + options
-        let found = errors(yaml)
-        guard let first = found.first(where: { $0.message.contains(text) }) else {
-            Issue.record("no error contains '\(text)'; got: \(found.map(\.description))", sourceLocation: sourceLocation)
-            return
-        }
-        #expect(first.line == line, "line of '\(first.description)'", sourceLocation: sourceLocation)
-        #expect(first.description.hasPrefix("t.yaml:\(line):"), sourceLocation: sourceLocation)
+        expectConfigError(yaml, line: line, containing: text, sourceLocation: sourceLocation)
     }
 
     @Test func interfaceSourceParsesWithEveryKey() throws {

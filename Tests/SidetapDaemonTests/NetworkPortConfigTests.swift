@@ -12,17 +12,7 @@ import Testing
     }
 
     func expectError(_ ports: String, line: Int = 4, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        do {
-            _ = try SidetapConfig.parse(head + ports, file: "n.yaml", baseDirectory: "/base")
-            Issue.record("expected an error containing '\(text)'", sourceLocation: sourceLocation)
-        } catch {
-            guard let found = error.errors.first(where: { $0.message.contains(text) }) else {
-                Issue.record("no error contains '\(text)'; got: \(error.errors.map(\.description))", sourceLocation: sourceLocation)
-                return
-            }
-            #expect(found.line == line, "line of '\(found.description)'", sourceLocation: sourceLocation)
-            #expect(found.description.hasPrefix("n.yaml:\(line):"), sourceLocation: sourceLocation)
-        }
+        expectConfigError(head + ports, file: "n.yaml", line: line, containing: text, sourceLocation: sourceLocation)
     }
 
     @Test func everyNetworkKindParsesWithItsDefaults() throws {

@@ -1,4 +1,6 @@
 import Foundation
+import Testing
+import SidetapDaemon
 import SidetapTestKit
 import SidetapTraffic
 
@@ -57,4 +59,24 @@ enum TestSupport {
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Parses `yaml` as config file `file` and checks that one of the errors contains `text` and
+/// points at `line` of that file. Every config-error suite goes through this one check.
+func expectConfigError(_ yaml: String, file: String = "t.yaml", line: Int, containing text: String,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+    let found: [ConfigError]
+    do {
+        _ = try SidetapConfig.parse(yaml, file: file, baseDirectory: "/base")
+        found = []
+    } catch {
+        found = error.errors
+    }
+    guard let first = found.first(where: { $0.message.contains(text) }) else {
+        Issue.record("no error contains '\(text)'; got: \(found.map(\.description))", sourceLocation: sourceLocation)
+        return
+    }
+    #expect(first.file == file, sourceLocation: sourceLocation)
+    #expect(first.line == line, "line of '\(first.description)'", sourceLocation: sourceLocation)
+    #expect(first.description.hasPrefix("\(file):\(line):"), sourceLocation: sourceLocation)
 }
