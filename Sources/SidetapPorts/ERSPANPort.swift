@@ -32,8 +32,6 @@ public final class ERSPANPort: Port {
     public let name: String
     public let settings: ERSPANPortSettings
     private let sender: TunnelSender
-    private let numbered = Counter()
-    private var nextSequence: UInt64 = 0
 
     public init(name: String, settings: ERSPANPortSettings) {
         self.name = name
@@ -43,13 +41,11 @@ public final class ERSPANPort: Port {
 
     /// Packets handed to the port so far (sent or failed); packet n carries GRE sequence
     /// n mod 2³². Readable from any thread.
-    public var sequence: UInt64 { numbered.value }
+    public var sequence: UInt64 { sender.numbered.value }
     /// Outer packets the kernel accepted. Readable from any thread.
     public var packetsSent: UInt64 { sender.sent.value }
 
-    public var egress: PortEgress? {
-        PortEgress(port: name, tunnel: TunnelTraffic(ipProtocol: UInt8(IPPROTO_GRE), collector: settings.collector))
-    }
+    public var egress: PortEgress? { sender.egress() }
 
     public func open(sources: [SourceDescription]) throws {
         guard settings.session <= 1023 else {
@@ -59,9 +55,7 @@ public final class ERSPANPort: Port {
     }
 
     public func write(_ packet: OutboundPacket) throws(PortWriteError) {
-        let number = UInt32(truncatingIfNeeded: nextSequence)
-        nextSequence &+= 1
-        numbered.publish(nextSequence)
+        let number = sender.takeSequenceNumber()
         try NetworkSocket.checkEthernet(packet)
         let length = TunnelFraming.erspanII(
             into: sender.header, sequence: number, session: settings.session, index: settings.index,

@@ -29,8 +29,6 @@ public final class GREPort: Port {
     public let name: String
     public let settings: GREPortSettings
     private let sender: TunnelSender
-    private let numbered = Counter()
-    private var nextSequence: UInt64 = 0
 
     public init(name: String, settings: GREPortSettings) {
         self.name = name
@@ -41,22 +39,18 @@ public final class GREPort: Port {
     /// Packets handed to the port so far (sent or failed): the port's packet sequence; with
     /// `sequenceNumbers` the GRE header of packet n carries n mod 2³² (from 0). Readable from
     /// any thread.
-    public var sequence: UInt64 { numbered.value }
+    public var sequence: UInt64 { sender.numbered.value }
     /// Outer packets the kernel accepted. Readable from any thread.
     public var packetsSent: UInt64 { sender.sent.value }
 
-    public var egress: PortEgress? {
-        PortEgress(port: name, tunnel: TunnelTraffic(ipProtocol: UInt8(IPPROTO_GRE), collector: settings.collector))
-    }
+    public var egress: PortEgress? { sender.egress() }
 
     public func open(sources: [SourceDescription]) throws {
         try sender.open()
     }
 
     public func write(_ packet: OutboundPacket) throws(PortWriteError) {
-        let number = UInt32(truncatingIfNeeded: nextSequence)
-        nextSequence &+= 1
-        numbered.publish(nextSequence)
+        let number = sender.takeSequenceNumber()
         try NetworkSocket.checkEthernet(packet)
         let length = TunnelFraming.gre(into: sender.header, protocolType: TunnelFraming.transparentEthernetBridging,
                                        key: settings.key, sequence: settings.sequenceNumbers ? number : nil)

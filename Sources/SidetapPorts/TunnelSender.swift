@@ -26,6 +26,9 @@ final class TunnelSender {
     private let address = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
     /// Outer packets the kernel accepted.
     let sent = Counter()
+    /// Packets handed to the port (sent or failed): the port's packet sequence.
+    let numbered = Counter()
+    private var nextNumber: UInt64 = 0
 
     init(portName: String, collector: IPAddress, ipProtocol: Int32, checksumOffset: Int32? = nil) {
         self.portName = portName
@@ -89,4 +92,22 @@ final class TunnelSender {
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = -1
     }
+
+    /// Takes the next packet sequence number (0, 1, …; mod 2³² on the wire) and publishes the
+    /// count; called once per packet handed to the port, sent or not, so a collector sees a
+    /// gap wherever this side lost one.
+    @inline(__always)
+    func takeSequenceNumber() -> UInt32 {
+        let number = UInt32(truncatingIfNeeded: nextNumber)
+        nextNumber &+= 1
+        numbered.publish(nextNumber)
+        return number
+    }
+
+    /// The outer traffic of this tunnel, for the engine's loop guard.
+    func egress(destinationPort: UInt16 = 0) -> PortEgress {
+        PortEgress(port: portName, tunnel: TunnelTraffic(ipProtocol: UInt8(ipProtocol), collector: collector,
+                                                         destinationPort: destinationPort))
+    }
+
 }

@@ -40,8 +40,6 @@ public final class VXLANPort: Port {
     public let name: String
     public let settings: VXLANPortSettings
     private let sender: TunnelSender
-    private let numbered = Counter()
-    private var nextSequence: UInt64 = 0
 
     public init(name: String, settings: VXLANPortSettings) {
         self.name = name
@@ -53,22 +51,18 @@ public final class VXLANPort: Port {
 
     /// Packets handed to the port so far (sent or failed): the port's packet sequence.
     /// Readable from any thread.
-    public var sequence: UInt64 { numbered.value }
+    public var sequence: UInt64 { sender.numbered.value }
     /// Outer packets the kernel accepted. Readable from any thread.
     public var packetsSent: UInt64 { sender.sent.value }
 
-    public var egress: PortEgress? {
-        PortEgress(port: name, tunnel: TunnelTraffic(ipProtocol: UInt8(IPPROTO_UDP), collector: settings.collector,
-                                                     destinationPort: settings.destinationPort))
-    }
+    public var egress: PortEgress? { sender.egress(destinationPort: settings.destinationPort) }
 
     public func open(sources: [SourceDescription]) throws {
         try sender.open()
     }
 
     public func write(_ packet: OutboundPacket) throws(PortWriteError) {
-        nextSequence &+= 1
-        numbered.publish(nextSequence)
+        _ = sender.takeSequenceNumber()
         try NetworkSocket.checkEthernet(packet)
         let sourcePort: UInt16
         switch settings.sourcePort {
