@@ -202,11 +202,7 @@ public final class MappedPcapFileSource: PacketSource {
             state.recordReadError(problem)
             finished = true
         }
-        if count > 0 {
-            state.delivered.add(UInt64(count))
-            return .delivered(count)
-        }
-        return finished ? .endOfInput : .delivered(0)
+        return state.pollOutcome(delivered: count, finished: finished)
     }
 
     /// Makes the next `poll` return `.endOfInput`; safe from any thread.

@@ -23,6 +23,16 @@ final class SourceState: Sendable {
     }
 
     /// Records a read error that ends the input.
+    /// The outcome of a poll that delivered `count` packets, counting them: `.delivered` when
+    /// any came, otherwise `.endOfInput` once the source is `finished`.
+    func pollOutcome(delivered count: Int, finished: Bool) -> SourcePoll {
+        if count > 0 {
+            delivered.add(UInt64(count))
+            return .delivered(count)
+        }
+        return finished ? .endOfInput : .delivered(0)
+    }
+
     func recordReadError(_ message: String) {
         errors.add()
         problem.withLock { $0 = message }
