@@ -72,10 +72,7 @@ import Testing
     @Test func replayAtAFixedRateTakesTheExpectedTime() throws {
         let dir = TestSupport.temporaryDirectory("replay")
         defer { TestSupport.cleanup(dir) }
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 300)
-        try "accept any\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
-        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: all, kind: file, path: all.pcap, rules: all.rules }\n"
-            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        try TestSupport.writeOnePortJob(dir, packets: 300, port: "name: all, kind: file, path: all.pcap", rules: "accept any\n")
         let started = Date()
         let result = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "1000"])
         let elapsed = Date().timeIntervalSince(started)
@@ -91,10 +88,7 @@ import Testing
     @Test func sigintFlushesClosesAndSummarises() throws {
         let dir = TestSupport.temporaryDirectory("sigint")
         defer { TestSupport.cleanup(dir) }
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 5000)
-        try "accept any\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
-        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: all, kind: file, path: out/all.pcapng, rules: all.rules }\n"
-            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        try TestSupport.writeOnePortJob(dir, packets: 5000, port: "name: all, kind: file, path: out/all.pcapng", rules: "accept any\n")
         // 5000 packets at 500 pps would take 10 s; SIGINT after 1 s.
         let started = Date()
         let result = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "500"],
@@ -111,10 +105,7 @@ import Testing
     @Test func aStreamOnStandardOutputWaitsForASlowReaderOffline() throws {
         let dir = TestSupport.temporaryDirectory("pipe")
         defer { TestSupport.cleanup(dir) }
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 4000)
-        try "accept tcp\n".write(toFile: dir + "/tcp.rules", atomically: true, encoding: .utf8)
-        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: live, kind: stream, path: \"-\", rules: tcp.rules }\n"
-            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        try TestSupport.writeOnePortJob(dir, packets: 4000, port: "name: live, kind: stream, path: \"-\"", rules: "accept tcp\n")
         // The reader starts a second late: the pipe fills and the port must wait, not drop.
         let pipeline = "'\(sidetap)' run '\(dir)/c.yaml' 2>'\(dir)/err' | (sleep 1; tcpdump -r - -w '\(dir)/out.pcap' 2>/dev/null)"
         let result = try ExternalTool.run("/bin/sh", ["-c", pipeline], timeout: 60)
@@ -129,11 +120,8 @@ import Testing
     @Test func statsReadsARunningSidetapOverItsControlSocket() throws {
         let dir = TestSupport.temporaryDirectory("stats")
         defer { TestSupport.cleanup(dir) }
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 3000)
-        try "accept tcp\n".write(toFile: dir + "/tcp.rules", atomically: true, encoding: .utf8)
         let socket = dir + "/control.sock"
-        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: web, kind: discard, rules: tcp.rules }\noptions: { control_socket: \(socket) }\n"
-            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        try TestSupport.writeOnePortJob(dir, packets: 3000, port: "name: web, kind: discard", rules: "accept tcp\n", options: "options: { control_socket: \(socket) }\n")
         // A paced replay keeps Sidetap running for 6 s; stats is read while it runs.
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: sidetap)
@@ -164,10 +152,7 @@ import Testing
     @Test func statusLineShowsWhenForced() throws {
         let dir = TestSupport.temporaryDirectory("status")
         defer { TestSupport.cleanup(dir) }
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 1500)
-        try "accept any\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
-        try "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { name: all, kind: discard, rules: all.rules }\n"
-            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        try TestSupport.writeOnePortJob(dir, packets: 1500, port: "name: all, kind: discard", rules: "accept any\n")
         let result = try ExternalTool.run(sidetap, ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "1000", "--status", "on"])
         #expect(result.status == 0)
         #expect(result.stderr.contains("\r\u{1B}[K"))

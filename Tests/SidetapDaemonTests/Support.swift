@@ -36,6 +36,18 @@ enum TestSupport {
         return path
     }
 
+    /// Writes a one-port job into `dir`: `in.pcap` (`packets` generated packets), the port's
+    /// rules file and `c.yaml` with one file source `x` and the port (`port` is its YAML fields
+    /// other than `rules`, e.g. `name: all, kind: discard`). Returns the config path.
+    @discardableResult
+    static func writeOnePortJob(_ dir: String, packets: Int, port: String, rules: String, options: String = "") throws -> String {
+        try writeCapture(dir + "/in.pcap", packets: packets)
+        try rules.write(toFile: dir + "/port.rules", atomically: true, encoding: .utf8)
+        let yaml = "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { \(port), rules: port.rules }\n" + options
+        try yaml.write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        return dir + "/c.yaml"
+    }
+
     /// `tcpdump -r FILE [EXPR]` printing every packet's nanosecond timestamp, lengths and bytes.
     static func tcpdumpDump(_ file: String, expression: String? = nil) throws -> [String] {
         var arguments = ["-r", file, "-nn", "-tt", "-x", "--time-stamp-precision=nano", "-e"]
