@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,11 +49,25 @@ let package = Package(
         .target(name: "SidetapSelect", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: hotPath),
         .target(name: "SidetapPorts", dependencies: ["SidetapCore", "CSidetapLinux"], swiftSettings: hotPath),
         .target(name: "SidetapTraffic", dependencies: ["SidetapCore"], swiftSettings: strict),
+        .target(name: "SidetapFlows", dependencies: ["SidetapCore"], swiftSettings: hotPath),
+        .target(
+            name: "SidetapEvidence",
+            dependencies: ["SidetapCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SidetapCut",
+            dependencies: ["SidetapCore", "CSidetapLinux", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .target(
             name: "SidetapControl",
             dependencies: [
-                "SidetapCore",
+                "SidetapCore", "SidetapEvidence",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -60,7 +76,7 @@ let package = Package(
             name: "SidetapDaemon",
             dependencies: [
                 "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapRing", "SidetapSelect",
-                "SidetapPorts", "SidetapTraffic", "SidetapControl",
+                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "sidetap",
             dependencies: [
-                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl",
+                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl", "SidetapEvidence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,6 +106,9 @@ let package = Package(
         .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapTrafficTests", dependencies: ["SidetapTraffic", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapControlTests", dependencies: ["SidetapControl", "SidetapCore", "SidetapTestKit", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: strict),
+        .testTarget(name: "SidetapFlowsTests", dependencies: ["SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapEvidenceTests", dependencies: ["SidetapEvidence", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapCutTests", dependencies: ["SidetapCut", "SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
     ]
 )
