@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
     ],
@@ -67,6 +68,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -94,6 +98,7 @@ let package = Package(
             dependencies: [
                 "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl", "SidetapEvidence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -105,7 +110,17 @@ let package = Package(
         .testTarget(name: "SidetapSelectTests", dependencies: ["SidetapSelect", "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapTrafficTests", dependencies: ["SidetapTraffic", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
-        .testTarget(name: "SidetapControlTests", dependencies: ["SidetapControl", "SidetapCore", "SidetapTestKit", .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")], swiftSettings: strict),
+        .testTarget(
+            name: "SidetapControlTests",
+            dependencies: [
+                "SidetapControl", "SidetapCore", "SidetapEvidence", "SidetapTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "SidetapFlowsTests", dependencies: ["SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapEvidenceTests", dependencies: ["SidetapEvidence", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCutTests", dependencies: ["SidetapCut", "SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),

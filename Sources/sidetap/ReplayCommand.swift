@@ -61,7 +61,7 @@ struct ReplayCommand: AsyncParsableCommand {
             let engine = try EngineAssembly.build(parsed, overrides: .init(pacing: pacing, logger: logger))
             StandardError.write("sidetap: replaying \(file) at \(pacing)\n")
             let stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status),
-                                                   controlSocket: parsed.options.resolvedControlSocket, logger: logger)
+                                                   control: nil, logger: logger)
             StandardError.write(Summary.render(stats) + "\n")
         } catch {
             StandardError.write("sidetap: \(error)\n")

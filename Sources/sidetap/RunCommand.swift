@@ -37,7 +37,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let engine = try EngineAssembly.build(parsed, overrides: .init(logger: logger))
             stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status),
-                                                   controlSocket: parsed.options.resolvedControlSocket, logger: logger)
+                                                   control: nil, logger: logger)
         } catch {
             StandardError.write("sidetap: \(error)\n")
             throw ExitCode(1)

@@ -14,13 +14,20 @@ public struct SidetapConfig: Sendable {
     public var sources: [SourceConfig]
     public var ports: [PortConfig]
     public var options: EngineOptions
+    /// The control channel: appliance listener, audit log, cuts, appliances.
+    public var control: ControlConfig
+    /// The per-source flow tables.
+    public var flows: FlowsConfig
 
-    public init(file: String, baseDirectory: String, sources: [SourceConfig], ports: [PortConfig], options: EngineOptions) {
+    public init(file: String, baseDirectory: String, sources: [SourceConfig], ports: [PortConfig], options: EngineOptions,
+                control: ControlConfig = ControlConfig(), flows: FlowsConfig = FlowsConfig()) {
         self.file = file
         self.baseDirectory = baseDirectory
         self.sources = sources
         self.ports = ports
         self.options = options
+        self.control = control
+        self.flows = flows
     }
 }
 
@@ -231,12 +238,16 @@ struct ConfigParser {
         }
         let top: MappingReader
         do {
-            top = try root.requireMapping("the config", keys: ["sources", "ports", "options"])
+            top = try root.requireMapping("the config", keys: ["sources", "ports", "options", "control", "flows"])
         } catch {
             throw ConfigErrors([error])
         }
         var options = EngineOptions()
         if let node = top["options"] { collect { () throws(ConfigError) in options = try parseOptions(node) } }
+        var control = ControlConfig()
+        if let node = top["control"] { collect { () throws(ConfigError) in control = try parseControl(node) } }
+        var flows = FlowsConfig()
+        if let node = top["flows"] { collect { () throws(ConfigError) in flows = try parseFlows(node) } }
         var sources: [SourceConfig] = []
         var ports: [PortConfig] = []
         do {
@@ -259,7 +270,7 @@ struct ConfigParser {
                                       message: "options.overflow 'wait' would make interface source '\(live.name)' wait for a port; a live source must drop instead (use 'drop' or 'auto')"))
         }
         guard errors.isEmpty else { throw ConfigErrors(errors) }
-        return SidetapConfig(file: file, baseDirectory: base, sources: sources, ports: ports, options: options)
+        return SidetapConfig(file: file, baseDirectory: base, sources: sources, ports: ports, options: options, control: control, flows: flows)
     }
 
     func checkUnique(_ names: [(String, ConfigLocation)], what: String, into errors: inout [ConfigError]) {

@@ -9,7 +9,7 @@ import UnixSignals
 public enum SidetapRunner {
     /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
     /// statistics after every port has flushed and closed.
-    public static func run(engine: Engine, showStatus: Bool, controlSocket: String? = nil, logger: Logger) async throws -> EngineStatistics {
+    public static func run(engine: Engine, showStatus: Bool, control: ControlServer? = nil, logger: Logger) async throws -> EngineStatistics {
         try engine.start()
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: EngineService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup,
@@ -18,10 +18,7 @@ public enum SidetapRunner {
             services.append(.init(service: StatusLineService(engine: engine), successTerminationBehavior: .ignore,
                                   serviceName: "status"))
         }
-        if let controlSocket {
-            let control = ControlServer(socketPath: controlSocket, version: SidetapVersion.current, logger: logger) {
-                engine.statistics()
-            }
+        if let control {
             services.append(.init(service: control, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
                                   serviceName: "control"))
         }
