@@ -115,6 +115,7 @@ let package = Package(
             dependencies: [
                 "SidetapControl", "SidetapCore", "SidetapEvidence", "SidetapTestKit",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
