@@ -7,6 +7,9 @@ import Testing
 /// Real blocks in namespaces the test builds: a client and a server joined through a "host"
 /// namespace (a bridge, or a router), the blocker running in the host namespace only.
 @Suite(.serialized) struct NftablesBlockerTests {
+    /// A topology could not be built.
+    struct SetupFailure: Error { var reason: String }
+
     /// A client, a server and a host namespace between them, with a TCP server running.
     final class Topology {
         let lab: NamespaceLab
@@ -49,7 +52,7 @@ import Testing
             try lab.ip(["-n", lab.namespace("cli"), "route", "add", "default", "via", "10.77.42.254"])
             try lab.ip(["-n", lab.namespace("srv"), "route", "add", "default", "via", "10.77.142.254"])
             let forward = try lab.exec(in: "host", ["sysctl", "-w", "net.ipv4.ip_forward=1"])
-            guard forward.succeeded else { throw NamespaceLab.Failure(command: "sysctl", output: forward.stderr) }
+            guard forward.succeeded else { throw SetupFailure(reason: "sysctl ip_forward: \(forward.stderr)") }
             return try Topology(lab: lab, client: "10.77.42.1", server: "10.77.142.2", client6: nil, server6: nil)
         }
 
@@ -78,7 +81,7 @@ import Testing
             // Wait (bounded) until the server answers.
             let deadline = Date().addingTimeInterval(5)
             while !(try connects(to: self.server)) {
-                guard Date() < deadline else { throw NamespaceLab.Failure(command: "server", output: "no answer within 5 s") }
+                guard Date() < deadline else { throw SetupFailure(reason: "the test server gave no answer within 5 s") }
                 usleep(100_000)
             }
         }

@@ -73,7 +73,11 @@ public final class NftablesBlocker: TrafficBlocker {
         try BlockElements.validate(ttlSeconds: ttlSeconds, for: target)
         try serial.withLock { _ in
             let text = ruleset.install() + ruleset.add(elements, ttlSeconds: ttlSeconds)
-            try command().apply(text, operation: "block \(target)")
+            do {
+                try command().apply(text, operation: "block \(target)")
+            } catch CutError.failed(let operation, let reason) where reason.contains("interval overlaps") {
+                throw CutError.failed(operation: operation, reason: "the network overlaps a different network that is already blocked (nftables interval sets hold no overlapping ranges); unblock that one first")
+            }
         }
     }
 
