@@ -19,6 +19,8 @@ import Testing
         private var serverProcess: Process?
 
         static let port: UInt16 = 5000
+        /// The system python3 when present (a pyenv shim on PATH costs a second per start).
+        static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
 
         /// Bridged: client (10.77.42.1, fd77:42::1) and server (10.77.42.2, fd77:42::2) on one
         /// bridge inside the host namespace.
@@ -77,7 +79,7 @@ import Testing
                 c.sendall(b"hello\\n")
                 c.close()
             """
-            serverProcess = try lab.spawn(in: "srv", ["python3", "-c", script])
+            serverProcess = try lab.spawn(in: "srv", [Self.python, "-c", script])
             // Wait (bounded) until the server answers.
             let deadline = Date().addingTimeInterval(5)
             while !(try connects(to: self.server)) {
@@ -87,8 +89,11 @@ import Testing
         }
 
         deinit {
-            serverProcess?.terminate()
-            serverProcess?.waitUntilExit()
+            // SIGKILL: a child started from a worker thread inherits its blocked SIGTERM.
+            if let server = serverProcess, server.isRunning {
+                kill(server.processIdentifier, SIGKILL)
+                server.waitUntilExit()
+            }
             lab.cleanup()
         }
 
@@ -110,7 +115,7 @@ import Testing
                 print(e)
                 sys.exit(1)
             """
-            let result = try lab.exec(in: "cli", ["python3", "-c", script], timeout: 10)
+            let result = try lab.exec(in: "cli", [Self.python, "-c", script], timeout: 10)
             #expect(result.status == 0 || result.status == 1, "client: \(result.stdout)\(result.stderr)")
             return result.status == 0
         }
@@ -192,17 +197,17 @@ import Testing
         try blocker.unblock(.network(server, prefixLength: 24))  // no tables: nothing to lift
     }
 
-    @Test(.timeLimit(.minutes(1))) func bridgedTrafficIsBlockedByTheBridgeTable() throws {
+    @Test(.timeLimit(.minutes(3))) func bridgedTrafficIsBlockedByTheBridgeTable() throws {
         let topology = try Topology.bridged()
         try exercise(topology)
     }
 
-    @Test(.timeLimit(.minutes(1))) func routedTrafficIsBlockedByTheInetTable() throws {
+    @Test(.timeLimit(.minutes(3))) func routedTrafficIsBlockedByTheInetTable() throws {
         let topology = try Topology.routed()
         try exercise(topology)
     }
 
-    @Test(.timeLimit(.minutes(1))) func ipv6NetworksAndFlowsAreBlockedAcrossABridge() throws {
+    @Test(.timeLimit(.minutes(3))) func ipv6NetworksAndFlowsAreBlockedAcrossABridge() throws {
         let topology = try Topology.bridged()
         let blocker = topology.blocker
         let server6 = try #require(topology.server6), client6 = try #require(topology.client6)
@@ -222,7 +227,7 @@ import Testing
         #expect(try topology.connects(to: server6, sourcePort: 42001))
     }
 
-    @Test(.timeLimit(.minutes(1))) func overlappingNetworksGiveAClearErrorAndSameNetworkRenews() throws {
+    @Test(.timeLimit(.minutes(3))) func overlappingNetworksGiveAClearErrorAndSameNetworkRenews() throws {
         let topology = try Topology.bridged()
         let blocker = topology.blocker
         try blocker.block(.network(IPAddress("10.77.42.0")!, prefixLength: 24), ttlSeconds: 60)
