@@ -169,3 +169,28 @@ import Testing
         #expect(ChainHead(parsing: "1:ABC") == nil)
     }
 }
+
+@Suite struct ChainedLogFailureTests {
+    @Test func failedWriteLeavesTheHeadAlone() throws {
+        // /dev/full accepts open and fails every write with ENOSPC.
+        let log = try ChainedLog(path: "/dev/full")
+        do {
+            try log.append(["action": "test"])
+            Issue.record("a write to /dev/full succeeded")
+        } catch {
+            #expect(error.description.contains("write /dev/full"))
+        }
+        #expect(log.head == .genesis)
+    }
+
+    @Test func recordLinesDecodeToTheirFields() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let lines = try makeLog(count: 2, at: directory.file("a.jsonl"))
+        let fields = try ChainRecord.decode(line: Array(lines[1].utf8))
+        #expect(fields["seq"] == .int(2))
+        #expect(fields["note"] == "record 2")
+        #expect(fields["prev"]?.stringValue == hashOf(lines[0]))
+        #expect(throws: ChainRecordError.malformed("no \"prev\" field")) { try ChainRecord.decode(line: Array("{\"seq\":1}".utf8)) }
+    }
+}

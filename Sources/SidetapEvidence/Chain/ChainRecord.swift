@@ -60,6 +60,18 @@ public enum ChainRecord {
         return .success((link.seq, link.prev))
     }
 
+    /// Every field of a record line, `seq` and `prev` included (for listing a log).
+    public static func decode(line: some Collection<UInt8>) throws(ChainRecordError) -> [String: JSONValue] {
+        guard case .success = link(of: line) else {
+            if case .failure(let error) = link(of: line) { throw error }
+            throw .malformed("not a chain record")
+        }
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(line)) else {
+            throw .malformed("not a JSON object")
+        }
+        return fields
+    }
+
     /// SHA-256 hex of a line's bytes (without its newline): what the next record's `prev` holds.
     public static func hash(of line: some Sequence<UInt8>) -> String {
         SHA256Hex.digest(of: line)
