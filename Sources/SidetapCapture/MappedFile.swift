@@ -9,9 +9,12 @@ final class MappedFile {
     /// Length of the file (and of the mapping) in bytes.
     let size: Int
     private var mapped = true
+    /// Faults pages in ahead of the reader when the file was not populated at once.
+    let populator: PopulateAhead?
 
     /// Maps `path`. `populate` pre-faults every page at once (MAP_POPULATE): the cost moves to
-    /// the open and reading never waits on a page fault. An empty file cannot be mapped.
+    /// the open and reading never waits on a page fault. Otherwise a `PopulateAhead` thread
+    /// faults pages in a window ahead of the reader. An empty file cannot be mapped.
     init(path: String, populate: Bool) throws(SystemError) {
         let fd = try FileIO.openReadOnly(path)
         defer { close(fd) }
@@ -27,6 +30,8 @@ final class MappedFile {
         _ = madvise(address, length, MADV_SEQUENTIAL)
         base = UnsafeRawPointer(address)
         size = length
+        populator = populate ? nil : PopulateAhead(base: base, size: length)
+        populator?.start()
     }
 
     /// The whole file as a buffer.
@@ -36,6 +41,7 @@ final class MappedFile {
     func unmap() {
         guard mapped else { return }
         mapped = false
+        populator?.stop()
         munmap(UnsafeMutableRawPointer(mutating: base), size)
     }
 

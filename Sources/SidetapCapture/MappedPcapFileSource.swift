@@ -198,6 +198,7 @@ public final class MappedPcapFileSource: PacketSource {
             count &+= 1
         }
         self.cursor = cursor
+        file.populator?.readerReached(cursor)
         if let problem {
             state.recordReadError(problem)
             finished = true

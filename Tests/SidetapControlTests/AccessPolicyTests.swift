@@ -165,7 +165,7 @@ private struct Fixture {
         #expect(fixture.policy.authorize(siem, actions: AccessAction.required(for: .both), scope: inScope)?.reason
                 == .actionNotAllowed(appliance: "siem", action: .block))
         #expect(AccessAction.required(for: .both) == [.cut, .block])
-        #expect(AccessAction(rawValue: "read-flows") == .readFlows)
+        #expect(AccessAction(rawValue: "read_flows") == .readFlows)
     }
 
     @Test func scopeIsChecked() throws {

@@ -8,7 +8,7 @@ import Testing
 /// The API on the administration socket: every route, precise errors, audit records.
 @Suite(.serialized) struct ControlAPITests {
     @Test func administratorRoutes() async throws {
-        let lab = ControlLab(tag: "admin", gate: NoAppliances())
+        let lab = ControlLab(tag: "admin")
         try await lab.run {
             let client = lab.client
             let stats = try await client.send(.GET, "/v1/stats")
@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func theEventStreamCarriesCuts() async throws {
-        let lab = ControlLab(tag: "events", gate: NoAppliances())
+        let lab = ControlLab(tag: "events")
         try await lab.run {
             let received = Mutex<String>("")
             let watcher = Task {
@@ -111,7 +111,7 @@ import Testing
             }
             let text = received.withLock { $0 }
             #expect(text.contains("event: cut\ndata: {"))
-            #expect(text.contains("blocked network 198.51.100.7 for 60 s"))
+            #expect(text.contains("blocked network 198.51.100.7/32 for 60 s"))
             watcher.cancel()
         }
     }

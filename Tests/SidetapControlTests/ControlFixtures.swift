@@ -89,14 +89,14 @@ struct ControlLab {
     let api: ControlAPI
     let socketPath: String
 
-    init(tag: String, gate: any ControlGate, flows: [FlowSnapshot] = [FlowSamples.web()], escalation: Duration = .milliseconds(300),
+    init(tag: String, access: AccessPolicy = noAppliances(), flows: [FlowSnapshot] = [FlowSamples.web()], escalation: Duration = .milliseconds(300),
          reload: (@Sendable () async -> ReloadOutcome)? = nil) {
         self.flows = FixedFlows(flows)
         let lookups: [any FlowLookup] = [self.flows]
         cuts = CutService(settings: .init(escalationWindow: escalation, defaultTTL: 30, maximumTTL: 3600),
                           flows: { lookups }, resetter: resetter, blocker: blocker, audit: audit, events: events)
         api = ControlAPI(version: "Sidetap test", statistics: { ControlServerTests.sample }, flows: { lookups }, cuts: cuts, events: events,
-                         gate: gate, audit: audit, reload: reload, metrics: { "sidetap_up 1\n" }, logger: Logger(label: "test"))
+                         access: access, audit: audit, reload: reload, metrics: { "sidetap_up 1\n" }, logger: Logger(label: "test"))
         socketPath = NSTemporaryDirectory() + "stc-\(tag)-\(getpid())/control.sock"
     }
 
@@ -155,16 +155,5 @@ func jsonBody(_ object: [String: Any]) -> Data {
     try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
 }
 
-/// A gate with no appliances: only the local administrator gets in.
-struct NoAppliances: ControlGate {
-    func authenticate(authorization: String?, certificateFingerprint: String?) -> Result<Requester, Denial> {
-        .failure(Denial(status: 401, message: "a valid bearer token is required"))
-    }
-    func admit(_ requester: Requester) -> Denial? { nil }
-    func authorize(_ requester: Requester, _ action: ControlAction, scope: ScopeFacts?) -> Denial? {
-        Denial(status: 403, message: "no appliances")
-    }
-    func isLearning(_ requester: Requester) -> Bool { true }
-    func setLearning(_ name: String, _ learning: Bool) -> Bool { false }
-    func appliances() -> [ApplianceView] { [] }
-}
+/// A policy with no appliances: only the local administrator gets in.
+func noAppliances() -> AccessPolicy { try! AccessPolicy(appliances: []) }

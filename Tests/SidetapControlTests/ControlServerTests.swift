@@ -35,7 +35,7 @@ import Testing
     /// Runs a server on `path` in a service group while `body` runs, then shuts it down
     /// gracefully, as the daemon does.
     func withServer(_ path: String, _ body: () async throws -> Void) async throws {
-        let server = ControlServer(socketPath: path, tls: nil, api: ControlLab(tag: "srv", gate: NoAppliances()).api, logger: .init(label: "test"))
+        let server = ControlServer(socketPath: path, tls: nil, api: ControlLab(tag: "srv").api, logger: .init(label: "test"))
         let group = ServiceGroup(configuration: .init(services: [server], logger: .init(label: "test")))
         let task = Task { try await group.run() }
         var waited = 0
@@ -95,7 +95,7 @@ import Testing
 
         try await withServer(path) {
             // A second server on the same path must not take it over, and must not throw.
-            let intruder = ControlServer(socketPath: path, tls: nil, api: ControlLab(tag: "intruder", gate: NoAppliances()).api,
+            let intruder = ControlServer(socketPath: path, tls: nil, api: ControlLab(tag: "intruder").api,
                                          logger: .init(label: "test"))
             try await intruder.run()
             let health = try await get("/v1/health", path)

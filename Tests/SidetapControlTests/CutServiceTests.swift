@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test func learningModeRecordsTheExactRstsAndTouchesNothing() async throws {
-        let lab = ControlLab(tag: "learn", gate: NoAppliances())
+        let lab = ControlLab(tag: "learn")
         let flow = lab.cuts.seenFlow(FlowSamples.webTuple)
         #expect(flow != nil)
         let record = try await lab.cuts.cut(reset(), flow: flow, requestedBy: "waf01", learning: true)
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aResetOfAnUnseenFlowIsAnErrorButABlockIsAllowed() async throws {
-        let lab = ControlLab(tag: "unseen", gate: NoAppliances(), flows: [])
+        let lab = ControlLab(tag: "unseen", flows: [])
         await #expect(throws: CutFailure.self) { try await lab.cuts.cut(reset(), flow: nil, requestedBy: "admin", learning: false) }
         do {
             _ = try await lab.cuts.cut(reset(), flow: nil, requestedBy: "admin", learning: false)
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func aQuietFlowAfterAResetIsDoneAndABusyOneIsEscalated() async throws {
-        let lab = ControlLab(tag: "escalate", gate: NoAppliances(), escalation: .milliseconds(200))
+        let lab = ControlLab(tag: "escalate", escalation: .milliseconds(200))
         let quiet = try await lab.cuts.cut(reset(), flow: lab.cuts.seenFlow(FlowSamples.webTuple), requestedBy: "admin", learning: false)
         #expect(quiet.state == .active)
         #expect(lab.resetter.resets.withLock { $0.count } == 1)
@@ -70,8 +70,8 @@ import Testing
     }
 
     @Test func blocksExpireAndCanBeCancelled() async throws {
-        let lab = ControlLab(tag: "expire", gate: NoAppliances())
-        let network = CutRequest(target: .network(NetworkPrefix(address: IPAddress("203.0.113.0")!, length: 24)), method: .block, ttlSeconds: 1, reason: "")
+        let lab = ControlLab(tag: "expire")
+        let network = CutRequest(target: .network(CIDR(address: IPAddress("203.0.113.0")!, prefixLength: 24)), method: .block, ttlSeconds: 1, reason: "")
         let short = try await lab.cuts.cut(network, flow: nil, requestedBy: "admin", learning: false)
         #expect(lab.blocker.blocks.withLock { $0.first?.0 } == .network(IPAddress("203.0.113.0")!, prefixLength: 24))
         try await Task.sleep(for: .milliseconds(1500))
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func nothingHappensWhenTheAuditLogCannotBeWritten() async throws {
-        let lab = ControlLab(tag: "noaudit", gate: NoAppliances())
+        let lab = ControlLab(tag: "noaudit")
         lab.audit.failing.withLock { $0 = true }
         let block = CutRequest(target: .flow(FlowSamples.webTuple), method: .block, ttlSeconds: 30, reason: "")
         do {
@@ -105,7 +105,7 @@ import Testing
     @Test func aFlowWithoutSequenceNumbersCannotBeReset() async throws {
         var flow = FlowSamples.web()
         flow.responder.nextSequence = nil
-        let lab = ControlLab(tag: "noseq", gate: NoAppliances(), flows: [flow])
+        let lab = ControlLab(tag: "noseq", flows: [flow])
         do {
             _ = try await lab.cuts.cut(reset(), flow: flow, requestedBy: "admin", learning: false)
             Issue.record("reset without sequence numbers")

@@ -19,7 +19,7 @@ import Testing
 
     @Test func theAdministratorSideMatchesTheDocument() async throws {
         let checker = try OpenAPIChecker()
-        let lab = ControlLab(tag: "openapi", gate: NoAppliances()) {
+        let lab = ControlLab(tag: "openapi") {
             ReloadOutcome(applied: false, message: "the new config is invalid", errors: ["sidetap.yaml:3:5: unknown key 'prots'"])
         }
         try await lab.run {

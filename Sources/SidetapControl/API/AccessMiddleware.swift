@@ -18,13 +18,13 @@ public struct AccessMiddleware: RouterMiddleware {
     }
 
     let channel: Channel
-    let gate: any ControlGate
+    let access: AccessPolicy
     let audit: any AuditSink
     let logger: Logger
 
-    public init(channel: Channel, gate: any ControlGate, audit: any AuditSink, logger: Logger) {
+    public init(channel: Channel, access: AccessPolicy, audit: any AuditSink, logger: Logger) {
         self.channel = channel
-        self.gate = gate
+        self.access = access
         self.audit = audit
         self.logger = logger
     }
@@ -37,15 +37,15 @@ public struct AccessMiddleware: RouterMiddleware {
             context.requester = .administrator
         case .tls:
             let fingerprint = await Self.certificateFingerprint(context.channel)
-            switch gate.authenticate(authorization: request.headers[.authorization], certificateFingerprint: fingerprint) {
-            case .success(let requester):
-                context.requester = requester
+            switch access.authenticate(authorization: request.headers[.authorization], certificateSHA256: fingerprint) {
+            case .success(let appliance):
+                context.requester = Requester(appliance: appliance)
+                if let denial = access.admit(appliance) {
+                    record(request, context, remote: remote, status: denial.status, outcome: "limited", reason: denial.description)
+                    throw Self.error(for: denial)
+                }
             case .failure(let denial):
-                record(request, context, remote: remote, status: denial.status, outcome: "denied", reason: denial.message)
-                throw Self.error(for: denial)
-            }
-            if let denial = gate.admit(context.who) {
-                record(request, context, remote: remote, status: denial.status, outcome: "limited", reason: denial.message)
+                record(request, context, remote: remote, status: denial.status, outcome: "denied", reason: denial.description)
                 throw Self.error(for: denial)
             }
         }
@@ -68,10 +68,15 @@ public struct AccessMiddleware: RouterMiddleware {
     }
 
     /// The APIError a denial is answered with, with Retry-After or WWW-Authenticate.
-    static func error(for denial: Denial) -> APIError {
+    static func error(for denial: AccessDenial) -> APIError {
         var headers: HTTPFields = [:]
-        if denial.status == 401 { headers[.wwwAuthenticate] = "Bearer realm=\"sidetap\"" }
-        if let retry = denial.retryAfterSeconds { headers[.retryAfter] = "\(retry)" }
+        for (name, value) in denial.headers {
+            switch name.lowercased() {
+            case "www-authenticate": headers[.wwwAuthenticate] = value
+            case "retry-after": headers[.retryAfter] = value
+            default: break
+            }
+        }
         return APIError(HTTPResponse.Status(code: denial.status), denial.message, headers: headers)
     }
 

@@ -23,7 +23,7 @@ public struct ControlAPI: Sendable {
     public var flows: @Sendable () -> [any FlowLookup]
     public var cuts: CutService
     public var events: EventHub
-    public var gate: any ControlGate
+    public var access: AccessPolicy
     public var audit: any AuditSink
     /// Re-reads config and rules and applies them; nil when this process cannot reload.
     public var reload: (@Sendable () async -> ReloadOutcome)?
@@ -33,14 +33,14 @@ public struct ControlAPI: Sendable {
     let started = Date()
 
     public init(version: String, statistics: @escaping @Sendable () -> EngineStatistics, flows: @escaping @Sendable () -> [any FlowLookup],
-                cuts: CutService, events: EventHub, gate: any ControlGate, audit: any AuditSink,
+                cuts: CutService, events: EventHub, access: AccessPolicy, audit: any AuditSink,
                 reload: (@Sendable () async -> ReloadOutcome)?, metrics: @escaping @Sendable () async -> String, logger: Logger) {
         self.version = version
         self.statistics = statistics
         self.flows = flows
         self.cuts = cuts
         self.events = events
-        self.gate = gate
+        self.access = access
         self.audit = audit
         self.reload = reload
         self.metrics = metrics
@@ -50,32 +50,32 @@ public struct ControlAPI: Sendable {
     /// The router for one listener.
     public func makeRouter(channel: AccessMiddleware.Channel) -> Router<ControlRequestContext> {
         let router = Router(context: ControlRequestContext.self)
-        router.add(middleware: AccessMiddleware(channel: channel, gate: gate, audit: audit, logger: logger))
+        router.add(middleware: AccessMiddleware(channel: channel, access: access, audit: audit, logger: logger))
         let api = self
 
         router.get("v1/health") { _, _ -> Health in
             Health(status: "ok", version: api.version, uptimeSeconds: Date().timeIntervalSince(api.started))
         }
         router.get("v1/stats") { _, context -> StatsResponse in
-            try api.require(context, .readStats)
+            try api.require(context, [.readStats])
             return StatsResponse(statistics: api.statistics())
         }
         router.get("v1/ports") { _, context -> PortList in
-            try api.require(context, .readStats)
+            try api.require(context, [.readStats])
             return PortList(ports: api.statistics().ports)
         }
         router.get("metrics") { _, context -> Response in
-            try api.require(context, .readStats)
+            try api.require(context, [.readStats])
             let text = await api.metrics()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("v1/events") { _, context -> Response in
-            try api.require(context, .readStats)
+            try api.require(context, [.readStats])
             return api.eventStream()
         }
         router.get("v1/flows") { request, context -> FlowList in
-            try api.require(context, .readFlows)
+            try api.require(context, [.readFlows])
             let query = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
             let filter: FlowFilter
             switch FlowFilter.parse(query) {
@@ -101,7 +101,7 @@ public struct ControlAPI: Sendable {
         }
         router.delete("v1/cuts/:id") { _, context -> CutRecord in
             let id = try context.parameters.require("id")
-            try api.require(context, .block)
+            try api.require(context, [.block])
             guard let record = await api.cuts.record(id), context.who.administrator || record.requestedBy == context.who.name else {
                 throw APIError.notFound("no cut with id '\(id)'")
             }
@@ -113,7 +113,7 @@ public struct ControlAPI: Sendable {
             }
         }
         router.post("v1/reload") { _, context -> ReloadOutcome in
-            try api.require(context, .reload)
+            try api.require(context, [.reload])
             guard let reload = api.reload else {
                 throw APIError(.serviceUnavailable, "this Sidetap was started without a config file to reload")
             }
@@ -124,7 +124,7 @@ public struct ControlAPI: Sendable {
         }
         router.get("v1/appliances") { _, context -> ApplianceList in
             try api.requireAdministrator(context)
-            return ApplianceList(appliances: api.gate.appliances())
+            return ApplianceList(appliances: api.access.views())
         }
         router.put("v1/appliances/:name/mode") { request, context -> ApplianceView in
             try api.requireAdministrator(context)
@@ -137,10 +137,12 @@ public struct ControlAPI: Sendable {
             guard mode == "learning" || mode == "enforcing" else {
                 throw APIError.badRequest("'mode' must be learning or enforcing, got '\(mode)'")
             }
-            guard api.gate.setLearning(name, mode == "learning") else { throw APIError.notFound("no appliance named '\(name)'") }
+            guard api.access.setMode(name, mode == "learning" ? .learning : .enforcing) != nil else {
+                throw APIError.notFound("no appliance named '\(name)'")
+            }
             context.notes.set(target: "appliance \(name)", mode: mode)
             api.events.publish(ControlEvent(kind: "appliance", event: mode, subject: name, detail: "mode set to \(mode) by \(context.who.name)"))
-            guard let view = api.gate.appliances().first(where: { $0.name == name }) else { throw APIError.notFound("no appliance named '\(name)'") }
+            guard let view = api.access.views().first(where: { $0.name == name }) else { throw APIError.notFound("no appliance named '\(name)'") }
             return view
         }
         return router
@@ -148,10 +150,12 @@ public struct ControlAPI: Sendable {
 
     // MARK: - Handlers
 
-    func require(_ context: ControlRequestContext, _ action: ControlAction, scope: ScopeFacts? = nil) throws {
+    func require(_ context: ControlRequestContext, _ actions: Set<AccessAction>, scope: ScopeFacts? = nil) throws {
         let who = context.who
-        guard !who.administrator else { return }
-        if let denial = gate.authorize(who, action, scope: scope) {
+        if who.administrator { return }
+        guard let appliance = who.appliance else { throw APIError(.unauthorized, "authentication required") }
+        if let denial = access.authorize(appliance, actions: actions, scope: scope) {
+            context.notes.set(reason: denial.description)
             throw AccessMiddleware.error(for: denial)
         }
     }
@@ -167,9 +171,9 @@ public struct ControlAPI: Sendable {
         for table in flows() {
             found += table.snapshots(limit: filter.limit) { flow in
                 guard filter.matches(flow) else { return false }
-                guard !who.administrator else { return true }
-                let facts = ScopeFacts(guest: flow.guest, addresses: [flow.initiator.address, flow.responder.address])
-                return gate.authorize(who, .readFlows, scope: facts) == nil
+                if who.administrator { return true }
+                guard let appliance = who.appliance else { return false }
+                return access.authorize(appliance, action: .readFlows, scope: ScopeFacts(flow: flow)) == nil
             }
         }
         found.sort { $0.lastSeenNanos > $1.lastSeenNanos }
@@ -189,9 +193,8 @@ public struct ControlAPI: Sendable {
         var seen: FlowSnapshot?
         if case .flow(let tuple) = cut.target { seen = cuts.seenFlow(tuple) }
         let facts = ScopeFacts(guest: seen?.guest, addresses: cut.target.addresses)
-        if cut.method != .block { try require(context, .cut, scope: facts) }
-        if cut.method != .reset { try require(context, .block, scope: facts) }
-        let learning = context.who.administrator ? false : gate.isLearning(context.who)
+        try require(context, AccessAction.required(for: cut.method), scope: facts)
+        let learning = context.who.appliance.map { (access.mode(of: $0.name) ?? $0.mode) == .learning } ?? false
         context.notes.set(mode: learning ? "learning" : "enforcing")
         do {
             let record = try await cuts.cut(cut, flow: seen, requestedBy: context.who.name, learning: learning)
@@ -217,7 +220,7 @@ public struct ControlAPI: Sendable {
     func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }

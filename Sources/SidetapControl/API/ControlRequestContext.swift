@@ -20,13 +20,13 @@ public struct ControlRequestContext: RequestContext {
     }
 
     /// The authenticated requester; routes run only after `AccessMiddleware` set it.
-    public var who: Requester { requester ?? Requester(name: "-", administrator: false) }
+    public var who: Requester { requester ?? .nobody }
 
     /// JSON answers carry ISO 8601 times.
     public var responseEncoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 

@@ -75,12 +75,12 @@ public struct FlowView: Sendable, Hashable, Codable {
 /// (either endpoint's), and how many at most.
 public struct FlowFilter: Sendable, Hashable {
     public var guest: String?
-    public var network: NetworkPrefix?
+    public var network: CIDR?
     public var ipProtocol: UInt8?
     public var port: UInt16?
     public var limit: Int
 
-    public init(guest: String? = nil, network: NetworkPrefix? = nil, ipProtocol: UInt8? = nil, port: UInt16? = nil, limit: Int = 1000) {
+    public init(guest: String? = nil, network: CIDR? = nil, ipProtocol: UInt8? = nil, port: UInt16? = nil, limit: Int = 1000) {
         self.guest = guest
         self.network = network
         self.ipProtocol = ipProtocol
@@ -96,7 +96,7 @@ public struct FlowFilter: Sendable, Hashable {
             case "guest":
                 filter.guest = value
             case "network":
-                switch NetworkPrefix.parse(value) {
+                switch CIDR.parse(value) {
                 case .success(let prefix): filter.network = prefix
                 case .failure(let problem): return .failure(ParseProblem("query parameter 'network': \(problem)"))
                 }

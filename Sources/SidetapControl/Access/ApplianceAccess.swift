@@ -7,9 +7,9 @@ public enum AccessAction: String, Sendable, Hashable, CaseIterable, CustomString
     /// Block a flow or network in the firewall (`CutMethod.block`).
     case block
     /// List and look up flows.
-    case readFlows = "read-flows"
+    case readFlows = "read_flows"
     /// Read statistics.
-    case readStats = "read-stats"
+    case readStats = "read_stats"
     /// Reload the configuration.
     case reload
 

@@ -28,6 +28,21 @@ public struct CIDR: Sendable, Hashable, CustomStringConvertible {
         self.prefixLength = length
     }
 
+    /// A network from an address with its host bits already clear (see `masked`).
+    public init(address: IPAddress, prefixLength: Int) {
+        self.address = CIDR.mask(address, bits: address.isIPv4 ? 96 + prefixLength : prefixLength)
+        self.prefixLength = prefixLength
+    }
+
+    /// Parses like `init(parsing:)`, with the problem as a `ParseProblem`.
+    public static func parse(_ text: String) -> Result<CIDR, ParseProblem> {
+        do {
+            return .success(try CIDR(parsing: text))
+        } catch {
+            return .failure(ParseProblem(error.description))
+        }
+    }
+
     /// True when `candidate` lies in this network.
     public func contains(_ candidate: IPAddress) -> Bool {
         if address.isIPv4 && !candidate.isIPv4 { return false }

@@ -58,7 +58,7 @@ public struct CutRequest: Sendable, Hashable {
             if let other = ["protocol", "source", "source_port", "destination", "destination_port"].first(where: { fields[$0] != nil }) {
                 throw ParseProblem("give either 'network' or a connection (protocol, source, destination, ports), not both ('\(other)' with 'network')")
             }
-            switch NetworkPrefix.parse(networkText) {
+            switch CIDR.parse(networkText) {
             case .success(let prefix): target = .network(prefix)
             case .failure(let problem): throw ParseProblem("'network': \(problem)")
             }

@@ -36,6 +36,7 @@ public actor CutService {
     private var order: [String] = []
     private var timers: [String: Task<Void, Never>] = [:]
     private var counter = 0
+    private var eventCounts: [CutEventKey: Int] = [:]
     private let idPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
 
     public init(settings: Settings = Settings(), flows: @escaping @Sendable () -> [any FlowLookup],
@@ -160,6 +161,9 @@ public actor CutService {
         return counts
     }
 
+    /// How many times each method reached each state since start (for metrics).
+    public func eventTotals() -> [CutEventKey: Int] { eventCounts }
+
     /// Stops timers and removes every block Sidetap holds (clean shutdown).
     public func shutdown() {
         for timer in timers.values { timer.cancel() }
@@ -180,7 +184,7 @@ public actor CutService {
 
     static func target(of record: CutRecord) -> CutTarget? {
         if let flow = record.target.flow { return .flow(flow) }
-        if let text = record.target.network, case .success(let prefix) = NetworkPrefix.parse(text) { return .network(prefix) }
+        if let text = record.target.network, case .success(let prefix) = CIDR.parse(text) { return .network(prefix) }
         return nil
     }
 
@@ -192,6 +196,7 @@ public actor CutService {
         } catch {
             throw .auditUnavailable("\(error)")
         }
+        eventCounts[CutEventKey(method: record.method, event: event), default: 0] += 1
         if records[record.id] == nil { order.append(record.id) }
         records[record.id] = record
         events.publish(ControlEvent(kind: "cut", event: event, subject: record.id, detail: record.detail))
@@ -284,4 +289,10 @@ public actor CutService {
         try? store(record, event: "escalated")
         scheduleExpiry(id, after: ttl)
     }
+}
+
+/// A cut method and a state it reached, for counting.
+public struct CutEventKey: Sendable, Hashable {
+    public var method: CutMethod
+    public var event: String
 }

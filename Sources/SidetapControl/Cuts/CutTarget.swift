@@ -60,57 +60,6 @@ public struct FlowTuple: Sendable, Hashable, Encodable, CustomStringConvertible 
     }
 }
 
-/// An IPv4 or IPv6 network written as ADDRESS/LENGTH (a bare address is a host).
-public struct NetworkPrefix: Sendable, Hashable, CustomStringConvertible {
-    public var address: IPAddress
-    /// 0–32 for IPv4, 0–128 for IPv6.
-    public var length: Int
-
-    public init(address: IPAddress, length: Int) {
-        self.address = address
-        self.length = length
-    }
-
-    /// Parses "10.0.0.0/8", "fd00::/64" or a bare address; nil with `problem` set otherwise.
-    public static func parse(_ text: String) -> Result<NetworkPrefix, ParseProblem> {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2, let address = IPAddress(parts[0]) else {
-            return .failure(ParseProblem("'\(text)' is not an IPv4 or IPv6 address or ADDRESS/LENGTH"))
-        }
-        let maximum = address.isIPv4 ? 32 : 128
-        var length = maximum
-        if parts.count == 2 {
-            guard let value = Int(parts[1]), (0...maximum).contains(value) else {
-                return .failure(ParseProblem("prefix length in '\(text)' must be between 0 and \(maximum)"))
-            }
-            length = value
-        }
-        let prefix = NetworkPrefix(address: address, length: length)
-        guard prefix.masked == address else {
-            return .failure(ParseProblem("'\(text)' has bits set after the prefix (did you mean \(NetworkPrefix(address: prefix.masked, length: length))?)"))
-        }
-        return .success(prefix)
-    }
-
-    /// The address with the bits after the prefix cleared.
-    public var masked: IPAddress {
-        let bits = address.isIPv4 ? 96 + length : length
-        let maskHigh: UInt64 = bits >= 64 ? ~0 : (bits == 0 ? 0 : ~0 << UInt64(64 - bits))
-        let maskLow: UInt64 = bits <= 64 ? 0 : (bits == 128 ? ~0 : ~0 << UInt64(128 - bits))
-        return IPAddress(high: address.high & maskHigh, low: address.low & maskLow)
-    }
-
-    /// True when `other` lies in this network (same family).
-    public func contains(_ other: IPAddress) -> Bool {
-        guard other.isIPv4 == address.isIPv4 else { return false }
-        return NetworkPrefix(address: other, length: length).masked == masked
-    }
-
-    public var description: String {
-        length == (address.isIPv4 ? 32 : 128) ? "\(address)" : "\(address)/\(length)"
-    }
-}
-
 /// A parse failure with a message for the user.
 public struct ParseProblem: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
@@ -120,7 +69,7 @@ public struct ParseProblem: Error, Sendable, Hashable, CustomStringConvertible {
 /// What a cut applies to: one connection (both directions) or a host or network.
 public enum CutTarget: Sendable, Hashable, CustomStringConvertible {
     case flow(FlowTuple)
-    case network(NetworkPrefix)
+    case network(CIDR)
 
     /// The addresses an authorization scope is checked against.
     public var addresses: [IPAddress] {
@@ -140,7 +89,7 @@ public enum CutTarget: Sendable, Hashable, CustomStringConvertible {
                 key.upperPort = 0
             }
             return .flow(key)
-        case .network(let prefix): return .network(prefix.address, prefixLength: prefix.length)
+        case .network(let prefix): return .network(prefix.address, prefixLength: prefix.prefixLength)
         }
     }
 

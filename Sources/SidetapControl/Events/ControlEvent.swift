@@ -25,7 +25,7 @@ public struct ControlEvent: Sendable, Hashable, Encodable {
     public var serverSentEvent: String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return "event: \(kind)\ndata: \(data)\n\n"
     }

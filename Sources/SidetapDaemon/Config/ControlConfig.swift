@@ -31,10 +31,10 @@ public struct ControlConfig: Sendable {
     public var blockEnabled: Bool
     /// The nftables table name Sidetap owns (in the inet and bridge families).
     public var nftablesTable: String
-    public var appliances: [ApplianceConfig]
+    public var appliances: [ApplianceAccess]
 
     public init(tls: TLSListenerSettings? = nil, auditPath: String? = nil, cuts: CutService.Settings = .init(), resetEnabled: Bool = true,
-                blockEnabled: Bool = true, nftablesTable: String = "sidetap", appliances: [ApplianceConfig] = []) {
+                blockEnabled: Bool = true, nftablesTable: String = "sidetap", appliances: [ApplianceAccess] = []) {
         self.tls = tls
         self.auditPath = auditPath
         self.cuts = cuts
@@ -54,22 +54,6 @@ public struct ControlConfig: Sendable {
     }
 
     public var resolvedAuditPath: String { auditPath ?? Self.defaultAuditPath }
-}
-
-/// One appliance allowed on the control channel.
-public struct ApplianceConfig: Sendable {
-    public var name: String
-    /// The salted token digest (`sidetap token new NAME` prints both).
-    public var tokenDigest: String
-    /// SHA-256 fingerprint (hex) of the client certificate it must present, if any.
-    public var certificateSHA256: String?
-    public var actions: [ControlAction]
-    public var guests: [String]
-    public var networks: [NetworkPrefix]
-    public var learning: Bool
-    public var requestsPerSecond: Double
-    public var burst: Int
-    public var location: ConfigLocation
 }
 
 extension ConfigParser {
@@ -125,23 +109,28 @@ extension ConfigParser {
                 if let first = seen[appliance.name] {
                     throw item.error("appliance '\(appliance.name)' is defined twice (first at \(first))")
                 }
-                seen[appliance.name] = appliance.location
+                seen[appliance.name] = location(item)
                 config.appliances.append(appliance)
             }
-            if config.tls == nil, let first = config.appliances.first {
-                throw ConfigError(file: file, line: first.location.line, column: first.location.column,
-                                  message: "appliances connect over HTTPS: set control.listen and control.tls")
+            if config.tls == nil, !config.appliances.isEmpty {
+                throw list.error("appliances connect over HTTPS: set control.listen and control.tls")
             }
         }
         return config
     }
 
-    func parseAppliance(_ node: ConfigNode) throws(ConfigError) -> ApplianceConfig {
+    func parseAppliance(_ node: ConfigNode) throws(ConfigError) -> ApplianceAccess {
         let m = try node.requireMapping("an appliance", keys: ["name", "token", "certificate_sha256", "actions", "guests", "networks", "mode", "rate"])
         let name = try self.name(m.require("name"), "appliance name")
         let tokenNode = try m.require("token")
-        let token = try tokenNode.requireString("token")
-        try checkTokenDigest(token, tokenNode)
+        let digest: TokenDigest
+        do {
+            digest = try TokenDigest(parsing: try tokenNode.requireString("token"))
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw tokenNode.error("token: \(error) (create one with `sidetap token new \(name)`)")
+        }
         var certificate: String?
         if let n = m["certificate_sha256"] {
             let text = try n.requireString("certificate_sha256").lowercased().replacingOccurrences(of: ":", with: "")
@@ -150,30 +139,33 @@ extension ConfigParser {
             }
             certificate = text
         }
-        var actions: [ControlAction] = []
+        var actions: Set<AccessAction> = []
+        let choices = AccessAction.allCases.map { ($0.rawValue, $0) }
         for item in try m.require("actions").requireSequence("actions") {
-            actions.append(try item.requireChoice("an action", ControlAction.allCases.map { ($0.rawValue, $0) }))
+            actions.insert(try item.requireChoice("an action", choices))
         }
-        var guests: [String] = []
-        if let n = m["guests"] { for item in try n.requireSequence("guests") { guests.append(try item.requireString("a guest name")) } }
-        var networks: [NetworkPrefix] = []
+        var guests: Set<String> = []
+        if let n = m["guests"] { for item in try n.requireSequence("guests") { guests.insert(try item.requireString("a guest name")) } }
+        var networks: [CIDR] = []
         if let n = m["networks"] {
             for item in try n.requireSequence("networks") {
-                switch NetworkPrefix.parse(try item.requireString("a network")) {
+                switch CIDR.parse(try item.requireString("a network")) {
                 case .success(let prefix): networks.append(prefix)
                 case .failure(let problem): throw item.error("networks: \(problem)")
                 }
             }
         }
-        let scoped = actions.contains { $0 == .cut || $0 == .block || $0 == .readFlows }
+        let scoped = actions.contains(.cut) || actions.contains(.block) || actions.contains(.readFlows)
         if scoped && guests.isEmpty && networks.isEmpty {
-            throw node.error("appliance '\(name)' may \(actions.map(\.rawValue).joined(separator: ", ")) but has no scope: list the 'guests' and/or 'networks' it may act on")
+            let list = AccessAction.allCases.filter { actions.contains($0) }.map(\.rawValue).joined(separator: ", ")
+            throw node.error("appliance '\(name)' may \(list) but has no scope: list the 'guests' and/or 'networks' it may act on")
         }
-        let learning = try m["mode"].map { n throws(ConfigError) in try n.requireChoice("mode", [("learning", true), ("enforcing", false)]) } ?? true
-        var perSecond = 10.0
-        var burst = 20
+        let mode = try m["mode"].map { n throws(ConfigError) in try n.requireChoice("mode", [("learning", ApplianceMode.learning), ("enforcing", .enforcing)]) } ?? .learning
+        var rate = RateLimit.standard
         if let n = m["rate"] {
             let r = try n.requireMapping("rate", keys: ["requests_per_second", "burst"])
+            var perSecond = rate.requestsPerSecond
+            var burst = rate.burst
             if let v = r["requests_per_second"] {
                 guard let value = Double(v.string ?? ""), value > 0, value <= 100_000 else {
                     throw v.error("requests_per_second must be a number between 0 and 100000, got \(v.describe)")
@@ -181,9 +173,14 @@ extension ConfigParser {
                 perSecond = value
             }
             if let v = r["burst"] { burst = try v.requireInt("burst", range: 1...1_000_000) }
+            do {
+                rate = try RateLimit(requestsPerSecond: perSecond, burst: burst)
+            } catch {
+                throw n.error("rate: \(error)")
+            }
         }
-        return ApplianceConfig(name: name, tokenDigest: token, certificateSHA256: certificate, actions: actions, guests: guests,
-                               networks: networks, learning: learning, requestsPerSecond: perSecond, burst: burst, location: location(node))
+        return ApplianceAccess(name: name, tokenDigest: digest, certificateSHA256: certificate, actions: actions,
+                               scope: AccessScope(guests: guests, networks: networks), mode: mode, rateLimit: rate)
     }
 
     func parseHostPort(_ node: ConfigNode) throws(ConfigError) -> (String, Int) {
@@ -214,12 +211,5 @@ extension ConfigParser {
             throw node.error("\(what) must be a whole number of seconds (or 5m, 2h, 1d) between \(range.lowerBound) and \(range.upperBound) s, got \(node.describe)")
         }
         return Int(value)
-    }
-}
-
-extension ConfigParser {
-    /// Checks the shape of an appliance's token digest.
-    func checkTokenDigest(_ text: String, _ node: ConfigNode) throws(ConfigError) {
-        guard !text.isEmpty else { throw node.error("token must be a digest from `sidetap token new NAME`") }
     }
 }
