@@ -107,14 +107,16 @@ public final class FlowTable: FlowLookup, @unchecked Sendable {
         guard decoded.ipVersion != 0 else { return }
         expireIdle(nowNanos: timestampNanos, limit: Self.idleChecksPerUpdate)
         var slot = find(key, hash: hash)
-        if slot < 0 {
-            slot = insert(decoded, key: key, reversed: reversed, hash: hash, timestampNanos: timestampNanos)
+        let isNew = slot < 0
+        if isNew {
+            slot = claimSlot()
         } else {
             moveToFront(slot)
         }
         let version = versions + Int(slot)
         beginWrite(version)
         let entry = entries + Int(slot)
+        if isNew { fill(entry, decoded, key: key, reversed: reversed, hash: hash, timestampNanos: timestampNanos) }
         if timestampNanos > entry.pointee.lastSeen { entry.pointee.lastSeen = timestampNanos }
         if timestampNanos < entry.pointee.firstSeen { entry.pointee.firstSeen = timestampNanos }
         if reversed {
@@ -123,6 +125,8 @@ public final class FlowTable: FlowLookup, @unchecked Sendable {
             entry.pointee.lower.record(decoded, wireLength: wireLength)
         }
         endWrite(version)
+        // A new flow becomes reachable for readers only once its first packet is in it.
+        if isNew { link(slot, hash: hash) }
     }
 
     /// Removes up to `limit` flows idle longer than the timeout at `nowNanos` (capture time),
@@ -161,24 +165,37 @@ public final class FlowTable: FlowLookup, @unchecked Sendable {
         var slot = buckets[Int(hash) & bucketMask].load(ordering: .relaxed)
         while slot >= 0 {
             let entry = entries + Int(slot)
-            if entry.pointee.hash == hash && entry.pointee.key == key { return slot }
+            if entry.pointee.hash == hash && Self.same(entry.pointee.key, key) { return slot }
             slot = chainNext[Int(slot)].load(ordering: .relaxed)
         }
         return -1
     }
 
-    /// Takes a free slot (or the least recently seen flow's), fills it, links it in.
+    /// Field-by-field key equality, inlined into the packet path.
+    @inlinable @inline(__always)
+    static func same(_ a: FlowKey, _ b: FlowKey) -> Bool {
+        a.lowerAddress.low == b.lowerAddress.low && a.upperAddress.low == b.upperAddress.low
+            && a.lowerAddress.high == b.lowerAddress.high && a.upperAddress.high == b.upperAddress.high
+            && a.lowerPort == b.lowerPort && a.upperPort == b.upperPort
+            && a.ipProtocol == b.ipProtocol && a.vlan == b.vlan
+    }
+
+    /// A free slot, after evicting the least recently seen flow when there is none.
     @inlinable
-    func insert(_ decoded: DecodedPacket, key: FlowKey, reversed: Bool, hash: UInt32, timestampNanos: UInt64) -> Int32 {
+    func claimSlot() -> Int32 {
         if freeHead < 0 {
             remove(lruTail)
             fullCounter.publish(fullCounter.value &+ 1)
         }
         let slot = freeHead
         freeHead = lruNext[Int(slot)]
-        let version = versions + Int(slot)
-        beginWrite(version)
-        let entry = entries + Int(slot)
+        return slot
+    }
+
+    /// Starts a new flow's entry (inside the slot's write section).
+    @inlinable
+    func fill(_ entry: UnsafeMutablePointer<FlowEntry>, _ decoded: DecodedPacket, key: FlowKey, reversed: Bool, hash: UInt32,
+              timestampNanos: UInt64) {
         entry.pointee = FlowEntry()
         entry.pointee.key = key
         entry.pointee.hash = hash
@@ -193,12 +210,15 @@ public final class FlowTable: FlowLookup, @unchecked Sendable {
         entry.pointee.linkType = decoded.linkType
         entry.pointee.firstSeen = timestampNanos
         entry.pointee.lastSeen = timestampNanos
-        endWrite(version)
+    }
+
+    /// Puts a filled slot into its bucket chain and at the front of the LRU list.
+    @inlinable
+    func link(_ slot: Int32, hash: UInt32) {
         // Publish the chain link before the bucket head that makes the slot reachable.
         let bucket = buckets + (Int(hash) & bucketMask)
         chainNext[Int(slot)].store(bucket.pointee.load(ordering: .relaxed), ordering: .relaxed)
         bucket.pointee.store(slot, ordering: .releasing)
-        // Front of the LRU list.
         lruPrevious[Int(slot)] = -1
         lruNext[Int(slot)] = lruHead
         if lruHead >= 0 { lruPrevious[Int(lruHead)] = slot } else { lruTail = slot }
@@ -206,7 +226,6 @@ public final class FlowTable: FlowLookup, @unchecked Sendable {
         active += 1
         activeCounter.publish(UInt64(active))
         createdCounter.publish(createdCounter.value &+ 1)
-        return slot
     }
 
     /// Makes `slot` the most recently seen.

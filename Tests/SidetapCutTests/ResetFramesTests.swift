@@ -62,7 +62,7 @@ import Testing
 
     @Test func flowsThatCannotBeResetSayWhy() {
         func reason(_ flow: FlowSnapshot) -> String? {
-            do {
+            do throws(CutError) {
                 _ = try ResetFrames(flow)
                 return nil
             } catch {

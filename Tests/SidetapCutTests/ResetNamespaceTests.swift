@@ -55,7 +55,9 @@ import Testing
         tcpdump.standardError = FileHandle.nullDevice
         try tcpdump.run()
         defer { if tcpdump.isRunning { tcpdump.terminate() } }
-        #expect(Self.waitFor(seconds: 5) { FileManager.default.fileExists(atPath: dump) })
+        let dumping = Self.waitFor(seconds: 5) { FileManager.default.fileExists(atPath: dump) }
+        try #require(dumping, "tcpdump did not start on \(bridge)")
+        Thread.sleep(forTimeInterval: 0.3)
 
         // The connection: the server writes, reads, then waits; the client reads, writes, waits.
         let family = ipv6 ? "socket.AF_INET6" : "socket.AF_INET"

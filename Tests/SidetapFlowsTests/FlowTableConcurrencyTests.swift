@@ -36,11 +36,12 @@ import Testing
                 packets.append((decoded, flow.key, flow.reversed, flow.key.symmetricHash, frame.bytes.count))
             }
         }
+        let all = packets
         let stop = Stop()
         let readers = (0..<2).map { index in
             Thread {
                 var keys: [FlowKey] = []
-                for p in packets where !p.2 { keys.append(p.1) }
+                for p in all where !p.2 { keys.append(p.1) }
                 var round = 0
                 while !stop.done.load(ordering: .acquiring) {
                     round += 1
