@@ -26,6 +26,10 @@ public struct DecodedPacket: Sendable {
     public var payloadOffset: Int = -1
     /// One past the last byte of the IP datagram within the capture (excludes Ethernet padding).
     public var networkEnd: Int = 0
+    /// One past the last byte of the IP datagram as its length field states it: beyond the
+    /// capture when the capture was truncated (TCP sequence space needs the real length).
+    /// Equal to `networkEnd` when the length field is zero (TSO) or there is no IP layer.
+    public var datagramEnd: Int = 0
 
     /// 4 or 6 when an IP header was decoded, 0 otherwise.
     public var ipVersion: UInt8 = 0

@@ -14,6 +14,7 @@ public enum PacketDecoder {
         packet = DecodedPacket()
         packet.linkType = linkType
         packet.networkEnd = bytes.count
+        packet.datagramEnd = bytes.count
         switch linkType {
         case .ethernet:
             decodeEthernet(bytes, into: &packet)
@@ -123,6 +124,7 @@ public enum PacketDecoder {
         let total = Int(ip.totalLength)
         let end = total == 0 ? bytes.count : min(bytes.count, offset + total)
         packet.networkEnd = end
+        packet.datagramEnd = total == 0 ? end : offset + total
         let transport = offset + ip.headerLength
         if packet.fragmentOffset != 0 {
             return stop(&packet, .payload, .unsupported, transport)
@@ -146,6 +148,7 @@ public enum PacketDecoder {
         // A zero payload length means a jumbogram or TSO: use what was captured.
         let end = payloadLength == 0 ? bytes.count : min(bytes.count, offset + IPv6View.headerLength + payloadLength)
         packet.networkEnd = end
+        packet.datagramEnd = payloadLength == 0 ? end : offset + IPv6View.headerLength + payloadLength
         var next = ip.nextHeader
         var cursor = offset + IPv6View.headerLength
         var count = 0
