@@ -59,9 +59,10 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         do {
             let engine = try EngineAssembly.build(parsed, overrides: .init(pacing: pacing, logger: logger))
+            let control = try ControlAssembly.build(parsed, engine: engine, logger: logger)
             StandardError.write("sidetap: replaying \(file) at \(pacing)\n")
             let stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status),
-                                                   control: nil, logger: logger)
+                                                   control: control, logger: logger)
             StandardError.write(Summary.render(stats) + "\n")
         } catch {
             StandardError.write("sidetap: \(error)\n")

@@ -36,8 +36,9 @@ struct RunCommand: AsyncParsableCommand {
         let stats: EngineStatistics
         do {
             let engine = try EngineAssembly.build(parsed, overrides: .init(logger: logger))
+            let control = try ControlAssembly.build(parsed, engine: engine, logger: logger)
             stats = try await SidetapRunner.run(engine: engine, showStatus: outputOptions.showStatus(configured: parsed.options.status),
-                                                   control: nil, logger: logger)
+                                                   control: control, logger: logger)
         } catch {
             StandardError.write("sidetap: \(error)\n")
             throw ExitCode(1)

@@ -43,7 +43,9 @@ enum TestSupport {
     static func writeOnePortJob(_ dir: String, packets: Int, port: String, rules: String, options: String = "") throws -> String {
         try writeCapture(dir + "/in.pcap", packets: packets)
         try rules.write(toFile: dir + "/port.rules", atomically: true, encoding: .utf8)
-        let yaml = "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { \(port), rules: port.rules }\n" + options
+        // The control channel's audit log stays in the test's directory.
+        let control = options.contains("control:") ? "" : "control: { audit: audit.jsonl }\n"
+        let yaml = "sources:\n  - { name: x, file: in.pcap }\nports:\n  - { \(port), rules: port.rules }\n" + options + control
         try yaml.write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
         return dir + "/c.yaml"
     }

@@ -51,6 +51,25 @@ public struct AuditEntry: Sendable, Hashable, Encodable {
         case kind, time, channel, appliance, remote, method, path, status, outcome, reason, cut, target, mode
         case cutMethod = "cut_method"
     }
+
+    /// The time is written as ISO 8601 UTC with milliseconds, whatever encoder is used.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(time.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted)), forKey: .time)
+        try c.encodeIfPresent(channel, forKey: .channel)
+        try c.encodeIfPresent(appliance, forKey: .appliance)
+        try c.encodeIfPresent(remote, forKey: .remote)
+        try c.encodeIfPresent(method, forKey: .method)
+        try c.encodeIfPresent(path, forKey: .path)
+        try c.encodeIfPresent(status, forKey: .status)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encodeIfPresent(reason, forKey: .reason)
+        try c.encodeIfPresent(cut, forKey: .cut)
+        try c.encodeIfPresent(target, forKey: .target)
+        try c.encodeIfPresent(cutMethod, forKey: .cutMethod)
+        try c.encodeIfPresent(mode, forKey: .mode)
+    }
 }
 
 /// Where audit entries go. Appending must be durable before the action it records is taken:

@@ -96,6 +96,14 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// True once every source has finished (end of input or stop).
+    /// Every source's flow table (sources without flow tracking have none).
+    public var flowLookups: [any FlowLookup] { sourceWorkers.compactMap { $0.flows } }
+
+    /// The flow tables by source name, for metrics.
+    public var flowTablesByName: [(String, any FlowLookup)] {
+        sourceWorkers.compactMap { worker in worker.flows.map { (worker.description.name, $0 as any FlowLookup) } }
+    }
+
     public var sourcesFinished: Bool { sourceWorkers.allSatisfy { $0.finished.load(ordering: .acquiring) } }
 
     /// A snapshot of all counters.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SidetapCapture
 import SidetapCore
+import SidetapFlows
 import SidetapPorts
 import SidetapRing
 import SidetapSelect
@@ -216,9 +217,12 @@ public enum EngineAssembly {
         try checkOwnOutput(ports: ports, sources: descriptions)
         let ownTraffic = tunnelTraffic(ports)
         let sourceWorkers = sources.enumerated().map { i, source in
-            SourceWorker(index: UInt16(i), source: source, rings: rings[i],
-                         selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull,
-                         ownTraffic: ownTraffic)
+            // A flow table for the control channel's cuts and flow listing (live sources by default).
+            let flows = config.flows.tracks(live: config.sources[i].isLive)
+                ? FlowTable(settings: config.flows.settings, source: source.description, sourceIndex: UInt16(i)) : nil
+            return SourceWorker(index: UInt16(i), source: source, rings: rings[i],
+                                selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull,
+                                ownTraffic: ownTraffic, flows: flows)
         }
         let now = overrides.timeSource.monotonicNanos()
         let portWorkers = config.ports.enumerated().map { p, port in

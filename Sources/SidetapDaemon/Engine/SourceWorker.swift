@@ -1,4 +1,5 @@
 import SidetapCore
+import SidetapFlows
 import SidetapRing
 import SidetapSelect
 import Synchronization
@@ -29,6 +30,8 @@ final class SourceWorker: @unchecked Sendable {
     let ownOutput = Counter()
     /// What those outer packets look like (usually empty).
     let ownTraffic: [TunnelTraffic]
+    /// The source's flow table (TCP sequence state for cuts), when flows are tracked.
+    let flows: FlowTable?
     let selected: [Counter]
     let ringFull: [Counter]
     let finished = Atomic<Bool>(false)
@@ -36,8 +39,9 @@ final class SourceWorker: @unchecked Sendable {
     private(set) var failure: String?
 
     init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256,
-         ownTraffic: [TunnelTraffic] = []) {
+         ownTraffic: [TunnelTraffic] = [], flows: FlowTable? = nil) {
         self.ownTraffic = ownTraffic
+        self.flows = flows
         self.index = index
         self.source = source
         self.description = source.description
@@ -104,6 +108,7 @@ final class SourceWorker: @unchecked Sendable {
         }
         let selector = self.selector
         let waitWhenFull = self.waitWhenFull
+        let flowTable = self.flows
 
         func publishCounters() {
             selector.publishCounters()
@@ -134,6 +139,10 @@ final class SourceWorker: @unchecked Sendable {
                     }
                     let flow = FlowKey.make(decoded.pointee)
                     let hash = flow.key.symmetricHash
+                    if let flowTable {
+                        flowTable.update(decoded.pointee, key: flow.key, reversed: flow.reversed, hash: hash,
+                                         wireLength: Int(packet.wireLength), timestampNanos: UInt64(bitPattern: packet.timestampNanos))
+                    }
                     var chosen = selector.select(packet, decoded: decoded.pointee, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
                     while chosen != 0 {
                         let port = chosen.trailingZeroBitCount
