@@ -68,7 +68,7 @@ import Testing
                 - { name: narrow, token: "\(digests["narrow"]!)", actions: [cut], networks: [10.99.0.0/16], mode: enforcing }
             """
         try config.write(toFile: dir + "/sidetap.yaml", atomically: true, encoding: .utf8)
-        let check = try ExternalTool.run(TestSupport.sidetapExecutable, ["check", "--config", dir + "/sidetap.yaml"])
+        let check = try ExternalTool.run(TestSupport.sidetapExecutable, ["check", dir + "/sidetap.yaml"])
         #expect(check.succeeded, "sidetap check: \(check.stderr)")
 
         try lab.startServer()
@@ -92,7 +92,7 @@ import Testing
         let reset = try ctl(nil, ["cut", "--protocol", "tcp", "--source", "\(client):40001", "--destination", "\(server):8080",
                                   "--method", "reset", "--reason", "e2e reset"])
         #expect(reset.succeeded, "ctl cut: \(reset.stderr)")
-        #expect(reset.stdout.contains("active") && reset.stdout.contains("sent RST"), reset.stdout)
+        #expect(reset.stdout.contains("active") && reset.stdout.contains("sent RST"), "\(reset.stdout.prefix(600))")
         #expect(lab.wait(seconds: 5) { lab.log("client-40001.log").contains("RESET") }, "the client was not reset: \(lab.log("client-40001.log"))")
         #expect(lab.wait(seconds: 5) { lab.log("server.log").contains("RESET 40001") }, "the server was not reset: \(lab.log("server.log"))")
 
@@ -103,7 +103,7 @@ import Testing
         let learned = try ctl("learner", ["cut", "--protocol", "tcp", "--source", "\(client):40002", "--destination", "\(server):8080",
                                           "--method", "reset"])
         #expect(learned.succeeded, "learning cut: \(learned.stderr)")
-        #expect(learned.stdout.contains("learned") && learned.stdout.contains("would send RST"), learned.stdout)
+        #expect(learned.stdout.contains("learned") && learned.stdout.contains("would send RST"), "\(learned.stdout.prefix(600))")
         let pongsBefore = lab.log("client-40002.log").components(separatedBy: "pong").count
         #expect(lab.wait(seconds: 4) { lab.log("client-40002.log").components(separatedBy: "pong").count >= pongsBefore + 2 },
                 "the connection stopped after a learning-mode cut")
@@ -112,14 +112,14 @@ import Testing
         // 3. Refusals: wrong token 401, out of scope 403, malformed 400, never executed.
         try "stp_not-a-real-token".write(toFile: dir + "/bad.token", atomically: true, encoding: .utf8)
         let unauthorized = try ctl("bad", ["stats"])
-        #expect(unauthorized.status == 3 && unauthorized.stderr.contains("HTTP 401"), unauthorized.stderr)
+        #expect(unauthorized.status == 3 && unauthorized.stderr.contains("HTTP 401"), "\(unauthorized.stderr.prefix(600))")
         let outOfScope = try ctl("narrow", ["cut", "--protocol", "tcp", "--source", "\(client):40002", "--destination", "\(server):8080",
                                             "--method", "reset"])
-        #expect(outOfScope.status == 3 && outOfScope.stderr.contains("HTTP 403") && outOfScope.stderr.contains("outside"), outOfScope.stderr)
+        #expect(outOfScope.status == 3 && outOfScope.stderr.contains("HTTP 403") && outOfScope.stderr.contains("outside"), "\(outOfScope.stderr.prefix(600))")
         let notAllowed = try ctl("narrow", ["stats"])
-        #expect(notAllowed.stderr.contains("HTTP 403") && notAllowed.stderr.contains("read_stats"), notAllowed.stderr)
+        #expect(notAllowed.stderr.contains("HTTP 403") && notAllowed.stderr.contains("read_stats"), "\(notAllowed.stderr.prefix(600))")
         let malformed = try ctl("ids", ["cut", "--protocol", "tcp", "--source", "nowhere:1", "--destination", "\(server):8080", "--method", "reset"])
-        #expect(malformed.stderr.contains("HTTP 400") && malformed.stderr.contains("'source' must be an IPv4 or IPv6 address"), malformed.stderr)
+        #expect(malformed.stderr.contains("HTTP 400") && malformed.stderr.contains("'source' must be an IPv4 or IPv6 address"), "\(malformed.stderr.prefix(600))")
         #expect(!lab.log("client-40002.log").contains("RESET"))
 
         // 4. A block by an enforcing appliance: no new connection until the TTL ends, then
@@ -128,8 +128,8 @@ import Testing
         let block = try ctl("ids", ["cut", "--network", server, "--method", "block", "--ttl", "3", "--reason", "e2e block"])
         #expect(block.succeeded && block.stdout.contains("blocked network \(server)/32 for 3 s"), "\(block.stdout) \(block.stderr)")
         #expect(try !lab.connects(fromPort: 40101), "a new connection got through a block")
-        let nft = try lab.exec(in: "t", ["nft", "list", "tables"])
-        #expect(nft.stdout.contains("inet \(table)") && nft.stdout.contains("bridge \(table)"), nft.stdout)
+        let nft = try lab.lab.exec(in: "t", ["nft", "list", "tables"])
+        #expect(nft.stdout.contains("inet \(table)") && nft.stdout.contains("bridge \(table)"), "\(nft.stdout.prefix(600))")
         #expect(lab.wait(seconds: 8) { (try? lab.connects(fromPort: 40102)) == true }, "connections did not work again after the TTL")
 
         // The appliance sees its own cuts; the administrator sees all.
@@ -142,7 +142,7 @@ import Testing
 
         // 5. Clean shutdown removes Sidetap's nftables tables.
         #expect(lab.stopSidetap() == 0, "sidetap did not stop cleanly: \(lab.log("sidetap.log"))")
-        let after = try lab.exec(in: "t", ["nft", "list", "tables"])
+        let after = try lab.lab.exec(in: "t", ["nft", "list", "tables"])
         #expect(!after.stdout.contains(table), "the nftables tables were left behind: \(after.stdout)")
 
         // 6. The audit log has every request and cut, verifies, and an edit is caught.
@@ -154,14 +154,14 @@ import Testing
         #expect(lines.contains { $0.contains("\"kind\":\"cut\"") && $0.contains("\"outcome\":\"learned\"") })
         #expect(lines.contains { $0.contains("\"kind\":\"cut\"") && $0.contains("\"outcome\":\"expired\"") })
         let verified = try ExternalTool.run(TestSupport.sidetapExecutable, ["audit", "verify", dir + "/audit.jsonl"])
-        #expect(verified.succeeded && verified.stdout.contains("intact"), verified.stdout)
+        #expect(verified.succeeded && verified.stdout.contains("intact"), "\(verified.stdout.prefix(600))")
         let target = try #require(lines.firstIndex { $0.contains("\"status\":401") })
         var edited = lines
         edited[target] = edited[target].replacingOccurrences(of: "\"status\":401", with: "\"status\":200")
         try (edited.joined(separator: "\n") + "\n").write(toFile: dir + "/edited.jsonl", atomically: true, encoding: .utf8)
         let caught = try ExternalTool.run(TestSupport.sidetapExecutable, ["audit", "verify", dir + "/edited.jsonl"])
         #expect(caught.status == 1)
-        #expect(caught.stdout.contains("NOT intact") && caught.stdout.contains("line \(target + 1)"), caught.stdout)
+        #expect(caught.stdout.contains("NOT intact") && caught.stdout.contains("line \(target + 1)"), "\(caught.stdout.prefix(600))")
     }
 }
 

@@ -100,7 +100,7 @@ final class CutLab: @unchecked Sendable {
 
     /// Starts `sidetap run` in the tap namespace.
     func startSidetap(config: String) throws {
-        sidetap = try start(in: "t", [TestSupport.sidetapExecutable, "run", "--config", config, "--status", "off", "--log-level", "info"],
+        sidetap = try start(in: "t", [TestSupport.sidetapExecutable, "run", config, "--status", "off", "--log-level", "info"],
                             log: "sidetap.log")
     }
 

@@ -58,7 +58,9 @@ public struct ControlHTTPClient: Sendable {
             do {
                 sslContext = try Self.makeContext(credentials)
             } catch {
-                throw Failure(description: "TLS setup: \(error)")
+                let failure = Failure(description: "TLS setup: \(error)")
+                promise.fail(failure)
+                throw failure
             }
         }
         let serverName = hostName
@@ -82,7 +84,9 @@ public struct ControlHTTPClient: Sendable {
             case .https(let host, let port, _): channel = try await bootstrap.connect(host: host, port: port).get()
             }
         } catch {
-            throw Failure(description: "\(endpoint): cannot connect: \(error)")
+            let failure = Failure(description: "\(endpoint): cannot connect: \(error)")
+            promise.fail(failure)
+            throw failure
         }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
         head.headers.add(name: "Host", value: serverName.contains(":") ? "[\(serverName)]" : serverName)
