@@ -96,7 +96,7 @@ struct ControlLab {
         cuts = CutService(settings: .init(escalationWindow: escalation, defaultTTL: 30, maximumTTL: 3600),
                           flows: { lookups }, resetter: resetter, blocker: blocker, audit: audit, events: events)
         api = ControlAPI(version: "Sidetap test", statistics: { ControlServerTests.sample }, flows: { lookups }, cuts: cuts, events: events,
-                         access: access, audit: audit, reload: reload, metrics: { "sidetap_up 1\n" }, logger: Logger(label: "test"))
+                         access: AccessHolder(access), audit: audit, reload: reload, metrics: { "sidetap_up 1\n" }, logger: Logger(label: "test"))
         socketPath = NSTemporaryDirectory() + "stc-\(tag)-\(getpid())/control.sock"
     }
 

@@ -18,13 +18,13 @@ public struct AccessMiddleware: RouterMiddleware {
     }
 
     let channel: Channel
-    let access: AccessPolicy
+    let accessHolder: AccessHolder
     let audit: any AuditSink
     let logger: Logger
 
-    public init(channel: Channel, access: AccessPolicy, audit: any AuditSink, logger: Logger) {
+    public init(channel: Channel, access: AccessHolder, audit: any AuditSink, logger: Logger) {
         self.channel = channel
-        self.access = access
+        self.accessHolder = access
         self.audit = audit
         self.logger = logger
     }
@@ -37,6 +37,7 @@ public struct AccessMiddleware: RouterMiddleware {
             context.requester = .administrator
         case .tls:
             let fingerprint = await Self.certificateFingerprint(context.channel)
+            let access = accessHolder.current
             switch access.authenticate(authorization: request.headers[.authorization], certificateSHA256: fingerprint) {
             case .success(let appliance):
                 context.requester = Requester(appliance: appliance)

@@ -23,7 +23,9 @@ public struct ControlAPI: Sendable {
     public var flows: @Sendable () -> [any FlowLookup]
     public var cuts: CutService
     public var events: EventHub
-    public var access: AccessPolicy
+    /// The appliance policy (a reload replaces it).
+    public let accessHolder: AccessHolder
+    public var access: AccessPolicy { accessHolder.current }
     public var audit: any AuditSink
     /// Re-reads config and rules and applies them; nil when this process cannot reload.
     public var reload: (@Sendable () async -> ReloadOutcome)?
@@ -33,14 +35,14 @@ public struct ControlAPI: Sendable {
     let started = Date()
 
     public init(version: String, statistics: @escaping @Sendable () -> EngineStatistics, flows: @escaping @Sendable () -> [any FlowLookup],
-                cuts: CutService, events: EventHub, access: AccessPolicy, audit: any AuditSink,
+                cuts: CutService, events: EventHub, access: AccessHolder, audit: any AuditSink,
                 reload: (@Sendable () async -> ReloadOutcome)?, metrics: @escaping @Sendable () async -> String, logger: Logger) {
         self.version = version
         self.statistics = statistics
         self.flows = flows
         self.cuts = cuts
         self.events = events
-        self.access = access
+        self.accessHolder = access
         self.audit = audit
         self.reload = reload
         self.metrics = metrics
@@ -50,7 +52,7 @@ public struct ControlAPI: Sendable {
     /// The router for one listener.
     public func makeRouter(channel: AccessMiddleware.Channel) -> Router<ControlRequestContext> {
         let router = Router(context: ControlRequestContext.self)
-        router.add(middleware: AccessMiddleware(channel: channel, access: access, audit: audit, logger: logger))
+        router.add(middleware: AccessMiddleware(channel: channel, access: accessHolder, audit: audit, logger: logger))
         let api = self
 
         router.get("v1/health") { _, _ -> Health in
@@ -192,7 +194,8 @@ public struct ControlAPI: Sendable {
         context.notes.set(target: "\(cut.target)")
         var seen: FlowSnapshot?
         if case .flow(let tuple) = cut.target { seen = cuts.seenFlow(tuple) }
-        let facts = ScopeFacts(guest: seen?.guest, addresses: cut.target.addresses)
+        var facts = ScopeFacts(guest: seen?.guest, addresses: cut.target.addresses)
+        if case .network(let network) = cut.target { facts.network = network }
         try require(context, AccessAction.required(for: cut.method), scope: facts)
         let learning = context.who.appliance.map { (access.mode(of: $0.name) ?? $0.mode) == .learning } ?? false
         context.notes.set(mode: learning ? "learning" : "enforcing")

@@ -85,7 +85,7 @@ public final class AccessPolicy: Sendable {
         for action in AccessAction.allCases where actions.contains(action) && !appliance.actions.contains(action) {
             return AccessDenial(.actionNotAllowed(appliance: appliance.name, action: action))
         }
-        if let scope, !appliance.scope.covers(guest: scope.guest, addresses: scope.addresses) {
+        if let scope, !appliance.scope.covers(scope) {
             return AccessDenial(.outOfScope(appliance: appliance.name))
         }
         return nil
@@ -123,10 +123,14 @@ public struct ScopeFacts: Sendable, Hashable {
     public var guest: String?
     /// The flow's endpoint addresses.
     public var addresses: [IPAddress]
+    /// For a block of a whole network: the network, which must lie entirely inside one of the
+    /// scope's networks (guests do not cover networks).
+    public var network: CIDR?
 
-    public init(guest: String?, addresses: [IPAddress]) {
+    public init(guest: String?, addresses: [IPAddress], network: CIDR? = nil) {
         self.guest = guest
         self.addresses = addresses
+        self.network = network
     }
 }
 

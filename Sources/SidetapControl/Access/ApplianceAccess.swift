@@ -79,6 +79,15 @@ public struct AccessScope: Sendable, Hashable {
         return addresses.contains { address in networks.contains { $0.contains(address) } }
     }
 
+    /// True when the facts are in scope: a network must lie entirely inside a listed network;
+    /// a flow needs its guest listed or an endpoint in a listed network.
+    public func covers(_ facts: ScopeFacts) -> Bool {
+        if let network = facts.network {
+            return networks.contains { $0.prefixLength <= network.prefixLength && $0.contains(network.address) }
+        }
+        return covers(guest: facts.guest, addresses: facts.addresses)
+    }
+
     /// True when nothing is in scope.
     public var isEmpty: Bool { guests.isEmpty && networks.isEmpty }
 }

@@ -9,15 +9,20 @@ import SidetapCut
 /// Sidetap's own tables), the cut service over the engine's flow tables, metrics, and the
 /// listeners. The one place that knows all of them.
 public enum ControlAssembly {
+    /// The control channel's services: the listeners and the state-change publisher.
+    public struct Plane: Sendable {
+        public var server: ControlServer
+        public var stateEvents: StateEventService
+    }
+
     /// Why the control channel could not be built.
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
     }
 
     /// The control server for `engine`, or nil when neither the local socket nor the TLS
-    /// listener is configured. `reload` is what `POST /v1/reload` runs.
-    public static func build(_ config: SidetapConfig, engine: Engine, logger: Logger,
-                             reload: (@Sendable () async -> ReloadOutcome)? = nil) throws(Failure) -> ControlServer? {
+    /// listener is configured. A config read from a file can be reloaded (`POST /v1/reload`).
+    public static func build(_ config: SidetapConfig, engine: Engine, logger: Logger) throws(Failure) -> Plane? {
         let socket = config.options.resolvedControlSocket
         let control = config.control
         guard socket != nil || control.tls != nil else { return nil }
@@ -35,9 +40,9 @@ public enum ControlAssembly {
             throw Failure(description: "audit log \(auditPath): \(error)")
         }
 
-        let access: AccessPolicy
+        let access: AccessHolder
         do {
-            access = try AccessPolicy(appliances: control.appliances)
+            access = AccessHolder(try AccessPolicy(appliances: control.appliances))
         } catch {
             throw Failure(description: "control.appliances: \(error)")
         }
@@ -52,6 +57,13 @@ public enum ControlAssembly {
             }
         }
 
+        let reload: (@Sendable () async -> ReloadOutcome)?
+        if FileManager.default.fileExists(atPath: config.file) {
+            let reloader = ControlReload(path: config.file, running: PipelineSignature(config), access: access)
+            reload = { await reloader() }
+        } else {
+            reload = nil
+        }
         let events = EventHub()
         let flowTables = engine.flowLookups
         let cuts = CutService(settings: control.cuts, flows: { flowTables }, resetter: resetter, blocker: blocker,
@@ -75,6 +87,7 @@ public enum ControlAssembly {
             throw Failure(description: "audit log \(auditPath): \(error)")
         }
         logger.info("audit log", metadata: ["path": "\(auditPath)", "head": "\(audit.head)"])
-        return ControlServer(socketPath: socket, tls: control.tls, api: api, logger: logger)
+        return Plane(server: ControlServer(socketPath: socket, tls: control.tls, api: api, logger: logger),
+                     stateEvents: StateEventService(engine: engine, events: events))
     }
 }

@@ -9,7 +9,7 @@ import UnixSignals
 public enum SidetapRunner {
     /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
     /// statistics after every port has flushed and closed.
-    public static func run(engine: Engine, showStatus: Bool, control: ControlServer? = nil, logger: Logger) async throws -> EngineStatistics {
+    public static func run(engine: Engine, showStatus: Bool, control: ControlAssembly.Plane? = nil, logger: Logger) async throws -> EngineStatistics {
         try engine.start()
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: EngineService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup,
@@ -19,8 +19,10 @@ public enum SidetapRunner {
                                   serviceName: "status"))
         }
         if let control {
-            services.append(.init(service: control, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
+            services.append(.init(service: control.server, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
                                   serviceName: "control"))
+            services.append(.init(service: control.stateEvents, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
+                                  serviceName: "state-events"))
         }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)

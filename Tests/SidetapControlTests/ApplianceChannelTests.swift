@@ -1,0 +1,191 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SidetapControl
+import SidetapCore
+import SidetapEvidence
+import SidetapTestKit
+import Synchronization
+import Testing
+
+/// The appliance channel over real TLS: bearer tokens, a client-certificate-bound appliance,
+/// scope, rate limits, runtime mode switching, a burst of 1,000 requests, and every refusal
+/// audited and matching the OpenAPI document.
+@Suite(.serialized) struct ApplianceChannelTests {
+    /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+    struct Certificates {
+        let directory: String
+        var ca: String { directory + "/ca.pem" }
+        var serverCertificate: String { directory + "/server.pem" }
+        var serverKey: String { directory + "/server.key" }
+        var clientCertificate: String { directory + "/client.pem" }
+        var clientKey: String { directory + "/client.key" }
+        var otherCertificate: String { directory + "/other.pem" }
+        var otherKey: String { directory + "/other.key" }
+
+        init() throws {
+            directory = NSTemporaryDirectory() + "stc-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            func run(_ arguments: [String]) throws {
+                let result = try ExternalTool.run("/usr/bin/openssl", arguments, directory: directory)
+                guard result.succeeded else { throw CertificateFailure(description: "openssl \(arguments): \(result.stderr)") }
+            }
+            let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+            try run(["req", "-x509"] + curve + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA"])
+            try "subjectAltName=IP:127.0.0.1\n".write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
+            for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/CN=ids01"), ("other", "/CN=intruder")] {
+                try run(["req"] + curve + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
+                var sign = ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "\(name).pem", "-days", "2"]
+                if name == "server" { sign += ["-extfile", "san.ext"] }
+                try run(sign)
+            }
+        }
+
+        /// SHA-256 of the client certificate's DER encoding, as the config names it.
+        func fingerprint(_ pem: String) throws -> String {
+            let text = try String(contentsOfFile: pem, encoding: .utf8)
+            let base64 = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+            let der = try #require(Data(base64Encoded: base64))
+            return SHA256Hex.hex(SHA256.hash(data: der))
+        }
+
+        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    struct CertificateFailure: Error, CustomStringConvertible { var description: String }
+
+    static func freePort() -> Int { Int.random(in: 20_000...40_000) }
+
+    @Test(.timeLimit(.minutes(3))) func appliancesAreAuthenticatedScopedLimitedAndAudited() async throws {
+        let certificates = try Certificates()
+        defer { certificates.remove() }
+        let idsToken = TokenDigest.newToken(), readerToken = TokenDigest.newToken(), boundToken = TokenDigest.newToken()
+        let burstToken = TokenDigest.newToken()
+        let scope = AccessScope(networks: [try CIDR(parsing: "10.0.0.0/16")])
+        let access = try AccessPolicy(appliances: [
+            ApplianceAccess(name: "ids", tokenDigest: TokenDigest(token: idsToken), actions: [.cut, .block, .readFlows, .readStats],
+                            scope: scope, mode: .learning, rateLimit: try RateLimit(requestsPerSecond: 1, burst: 12)),
+            ApplianceAccess(name: "reader", tokenDigest: TokenDigest(token: readerToken), actions: [.readStats], scope: AccessScope()),
+            ApplianceAccess(name: "bound", tokenDigest: TokenDigest(token: boundToken),
+                            certificateSHA256: try certificates.fingerprint(certificates.clientCertificate),
+                            actions: [.readStats], scope: AccessScope()),
+            ApplianceAccess(name: "burst", tokenDigest: TokenDigest(token: burstToken), actions: [.readStats, .readFlows],
+                            scope: scope, rateLimit: try RateLimit(requestsPerSecond: 5000, burst: 2000)),
+        ])
+        let lab = ControlLab(tag: "tls", access: access)
+        let port = Self.freePort()
+        let tls = TLSListenerSettings(host: "127.0.0.1", port: port, certificatePath: certificates.serverCertificate,
+                                      keyPath: certificates.serverKey, clientCAPath: certificates.ca)
+        let checker = try OpenAPIChecker()
+        func client(_ token: String?, certificate: (String, String)? = nil) -> ControlHTTPClient {
+            ControlHTTPClient(endpoint: .https(host: "127.0.0.1", port: port, credentials: .init(
+                token: token, serverCAPath: certificates.ca, certificatePath: certificate?.0, keyPath: certificate?.1)), timeout: .seconds(30))
+        }
+        func call(_ c: ControlHTTPClient, _ method: HTTPMethod, _ target: String, json: Data? = nil, expect status: Int) async throws -> ControlHTTPClient.Reply {
+            let reply = try await c.send(method, target, json: json)
+            #expect(reply.status == status, "\(method) \(target): \(reply.status) \(String(decoding: reply.body, as: UTF8.self))")
+            let problems = checker.check(method: "\(method)", target: target, status: reply.status, contentType: reply.header("content-type"), body: reply.body)
+            #expect(problems.isEmpty, "\(problems)")
+            return reply
+        }
+
+        try await lab.run(tls: tls) {
+            // Tokens: missing, wrong, right.
+            let missing = try await call(client(nil), .GET, "/v1/stats", expect: 401)
+            #expect(missing.header("www-authenticate")?.hasPrefix("Bearer") == true)
+            let wrong = try await call(client("stp_wrong"), .GET, "/v1/stats", expect: 401)
+            #expect(wrong.errorMessage == "invalid credentials")
+            _ = try await call(client(idsToken), .GET, "/v1/stats", expect: 200)
+
+            // Actions and scope: 403.
+            let notAllowed = try await call(client(readerToken), .GET, "/v1/flows", expect: 403)
+            #expect(notAllowed.errorMessage.contains("read_flows"))
+            let outOfScope = try await call(client(idsToken), .POST, "/v1/cuts", json: jsonBody([
+                "protocol": "tcp", "source": "192.0.2.1", "source_port": 1, "destination": "192.0.2.2", "destination_port": 2, "method": "block"]),
+                expect: 403)
+            #expect(outOfScope.errorMessage.contains("outside"))
+            _ = try await call(client(idsToken), .POST, "/v1/cuts", json: jsonBody(["method": "block", "network": "10.0.0.0/8"]), expect: 403)
+            _ = try await call(client(idsToken), .GET, "/v1/appliances", expect: 403)
+            _ = try await call(client(idsToken), .POST, "/v1/cuts", json: Data("not json".utf8), expect: 400)
+
+            // Learning mode: recorded, not executed; the administrator switches it to enforcing.
+            let learned = try await call(client(idsToken), .POST, "/v1/cuts", json: jsonBody([
+                "protocol": "tcp", "source": "10.0.0.5", "source_port": 43512, "destination": "10.0.1.9", "destination_port": 443,
+                "method": "reset"]), expect: 201)
+            #expect(learned.json["state"] as? String == "learned")
+            #expect(lab.resetter.resets.withLock { $0.isEmpty })
+            let switched = try await lab.client.send(.PUT, "/v1/appliances/ids/mode", json: jsonBody(["mode": "enforcing"]))
+            #expect(switched.status == 200 && switched.json["mode"] as? String == "enforcing")
+            let enforced = try await call(client(idsToken), .POST, "/v1/cuts", json: jsonBody([
+                "protocol": "tcp", "source": "10.0.0.5", "source_port": 43512, "destination": "10.0.1.9", "destination_port": 443,
+                "method": "reset"]), expect: 201)
+            #expect(enforced.json["state"] as? String == "active")
+            #expect(lab.resetter.resets.withLock { $0.count } == 1)
+            // Another appliance cannot see or cancel it.
+            let id = try #require(enforced.json["id"] as? String)
+            _ = try await call(client(burstToken), .GET, "/v1/cuts/\(id)", expect: 404)
+
+            // Rate limit: the ids appliance has a burst of 12 at 1/s; it has used 10.
+            var limited: ControlHTTPClient.Reply?
+            for _ in 0..<40 {
+                let reply = try await client(idsToken).send(.GET, "/v1/stats")
+                if reply.status == 429 { limited = reply; break }
+            }
+            let tooMany = try #require(limited, "no 429 after the burst")
+            #expect(Int(tooMany.header("retry-after") ?? "") ?? 0 >= 1)
+            #expect(checker.check(method: "GET", target: "/v1/stats", status: 429, contentType: tooMany.header("content-type"), body: tooMany.body).isEmpty)
+
+            // Client certificates: the bound appliance needs exactly its certificate.
+            _ = try await call(client(boundToken), .GET, "/v1/stats", expect: 401)
+            _ = try await call(client(boundToken, certificate: (certificates.otherCertificate, certificates.otherKey)), .GET, "/v1/stats", expect: 401)
+            _ = try await call(client(boundToken, certificate: (certificates.clientCertificate, certificates.clientKey)), .GET, "/v1/stats", expect: 200)
+
+            // 1,000 requests from one appliance, ten at a time: every one answered, and no
+            // descriptors left behind (a leak would grow with the count; connections that are
+            // still closing get a few seconds).
+            let burst = client(burstToken)
+            func round(_ rounds: Int) async throws -> Int {
+                var failures = 0
+                for round in 0..<rounds {
+                    try await withThrowingTaskGroup(of: Int.self) { group in
+                        for index in 0..<10 {
+                            group.addTask {
+                                let target = (round + index) % 2 == 0 ? "/v1/stats" : "/v1/flows?limit=10"
+                                return try await burst.send(.GET, target).status
+                            }
+                        }
+                        for try await status in group where status != 200 { failures += 1 }
+                    }
+                }
+                return failures
+            }
+            #expect(try await round(10) == 0)
+            try await Task.sleep(for: .milliseconds(500))
+            let descriptorsBefore = Self.openDescriptors()
+            let failures = try await round(100)
+            #expect(failures == 0, "\(failures) of 1000 requests failed")
+            var descriptorsAfter = Self.openDescriptors()
+            for _ in 0..<60 where descriptorsAfter > descriptorsBefore + 2 {
+                try await Task.sleep(for: .milliseconds(100))
+                descriptorsAfter = Self.openDescriptors()
+            }
+            #expect(descriptorsAfter <= descriptorsBefore + 2, "descriptors \(descriptorsBefore) → \(descriptorsAfter) after 1000 requests")
+        }
+        // Every request was audited, refusals with their reason.
+        let requests = lab.audit.all.filter { $0.kind == "request" && $0.channel == "tls" }
+        #expect(requests.count >= 1100 + 15)
+        #expect(requests.contains { $0.status == 401 && $0.appliance == "-" })
+        #expect(requests.contains { $0.status == 401 && $0.reason?.contains("certificate") == true })
+        #expect(requests.contains { $0.status == 403 && $0.appliance == "reader" })
+        #expect(requests.contains { $0.status == 429 && $0.outcome == "limited" })
+        #expect(requests.contains { $0.status == 400 && $0.outcome == "invalid" })
+        #expect(requests.filter { $0.appliance == "burst" && $0.status == 200 }.count == 1100)
+        #expect(lab.audit.all.contains { $0.kind == "cut" && $0.mode == "learning" })
+        #expect(checker.problems.isEmpty)
+    }
+
+    static func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? -1
+    }
+}
