@@ -4,8 +4,9 @@ import SidetapCore
 import Synchronization
 import Testing
 
-/// Polls `condition` every 50 ms for up to `seconds`.
-func eventually(seconds: Double = 15, _ condition: () async -> Bool) async -> Bool {
+/// Polls `condition` every 50 ms for up to `seconds` (generous: in a full test run other suites
+/// can keep the 2-thread concurrency pool busy for a long time, delaying timers).
+func eventually(seconds: Double = 120, _ condition: () async -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if await condition() { return true }

@@ -1,4 +1,5 @@
 import Foundation
+import SidetapControl
 import SidetapTestKit
 import Testing
 
@@ -125,9 +126,21 @@ import Testing
         // 4. A block by an enforcing appliance: no new connection until the TTL ends, then
         //    connections work again without Sidetap doing anything.
         #expect(try lab.connects(fromPort: 40100))
+        // `sidetap ctl watch` prints the block's events as they happen.
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: TestSupport.sidetapExecutable)
+        watcher.arguments = ["ctl", "watch", "--socket", socket]
+        FileManager.default.createFile(atPath: dir + "/watch.log", contents: nil)
+        watcher.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/watch.log"))
+        watcher.standardError = watcher.standardOutput
+        try watcher.run()
+        defer { if watcher.isRunning { kill(watcher.processIdentifier, SIGKILL) } }
+        Thread.sleep(forTimeInterval: 0.5)
         let block = try ctl("ids", ["cut", "--network", server, "--method", "block", "--ttl", "3", "--reason", "e2e block"])
         #expect(block.succeeded && block.stdout.contains("blocked network \(server)/32 for 3 s"), "\(block.stdout) \(block.stderr)")
         #expect(try !lab.connects(fromPort: 40101), "a new connection got through a block")
+        #expect(lab.wait(seconds: 5) { lab.log("watch.log").contains("cut") && lab.log("watch.log").contains("active: blocked network \(server)/32") },
+                "ctl watch: \(lab.log("watch.log"))")
         let nft = try lab.lab.exec(in: "t", ["nft", "list", "tables"])
         #expect(nft.stdout.contains("inet \(table)") && nft.stdout.contains("bridge \(table)"), "\(nft.stdout.prefix(600))")
         #expect(lab.wait(seconds: 8) { (try? lab.connects(fromPort: 40102)) == true }, "connections did not work again after the TTL")
@@ -137,8 +150,15 @@ import Testing
         #expect(theirs.stdout.contains("e2e block") && !theirs.stdout.contains("e2e reset"))
         let all = try ctl(nil, ["cuts", "--json"])
         #expect(all.stdout.contains("e2e block") && all.stdout.contains("e2e reset"))
-        let metrics = try ctl(nil, ["stats"])
-        #expect(metrics.succeeded)
+        let stats = try ctl(nil, ["stats"])
+        #expect(stats.succeeded && stats.stdout.contains("source bridge"), "\(stats.stdout.prefix(600))")
+        let metrics = try ControlClient.get("/metrics", socketPath: socket)
+        let exposition = String(decoding: metrics.body, as: UTF8.self)
+        #expect(metrics.status == 200)
+        for name in ["sidetap_source_packets_total{", "sidetap_port_drops_total{", "sidetap_flow_table_flows{source=\"bridge\"}",
+                     "sidetap_flow_table_evictions_total{", "sidetap_cut_events_total{", "sidetap_cuts{state=\"expired\"} 1"] {
+            #expect(exposition.contains(name), "\(name) missing from /metrics")
+        }
 
         // 5. Clean shutdown removes Sidetap's nftables tables.
         #expect(lab.stopSidetap() == 0, "sidetap did not stop cleanly: \(lab.log("sidetap.log"))")
