@@ -87,7 +87,7 @@ cat "$IN" > /dev/null
 
 # --- sanity: every sidetap configuration runs and reports its summary line --------------
 SIDETAP_OK=1
-for config in 1x1-discard 1x1-native-discard 4x8-discard 4x8-mixed-discard 1x1-file; do
+for config in 1x1-discard 1x1-native-discard 1x1-flows-discard 4x8-discard 4x8-mixed-discard 1x1-file; do
     if "$SIDETAP" run "$CFG/$config.yaml" > "$TMP/$config.out" 2> "$TMP/$config.err" \
         && grep -q '^sidetap: packets=' "$TMP/$config.err"; then
         say "   sidetap $config: $(grep '^sidetap: packets=' "$TMP/$config.err" | tail -n 1)"
@@ -110,6 +110,7 @@ if [ "$SIDETAP_OK" -eq 1 ]; then
     COMMANDS+=(
         -n sidetap-1x1 "$SIDETAP run $CFG/1x1-discard.yaml"
         -n sidetap-1x1-native "$SIDETAP run $CFG/1x1-native-discard.yaml"
+        -n sidetap-1x1-flows "$SIDETAP run $CFG/1x1-flows-discard.yaml"
         -n sidetap-4x8 "$SIDETAP run $CFG/4x8-discard.yaml"
         -n sidetap-4x8-mixed "$SIDETAP run $CFG/4x8-mixed-discard.yaml"
         -n sidetap-file "$SIDETAP run $CFG/1x1-file.yaml"
@@ -131,7 +132,7 @@ pps() { awk -v p="$PACKETS" -v t="$1" 'BEGIN { if (t > 0) printf "%.0f", p / t; 
 say ""
 say "== results ($PACKETS packets, median of $RUNS; JSON: $JSON)"
 printf '%-22s %10s %14s\n' measurement seconds packets/s
-for name in libpcap-read sidetap-1x1 sidetap-1x1-native sidetap-4x8 sidetap-4x8-mixed sidetap-file tcpdump-devnull tcpdump-file; do
+for name in libpcap-read sidetap-1x1 sidetap-1x1-native sidetap-1x1-flows sidetap-4x8 sidetap-4x8-mixed sidetap-file tcpdump-devnull tcpdump-file; do
     t=$(median "$name")
     [ -n "$t" ] || continue
     printf '%-22s %10.3f %14s\n' "$name" "$t" "$(pps "$t")"
@@ -163,6 +164,7 @@ info() {
 }
 info "sidetap-4x8-mixed / sidetap-1x1" sidetap-4x8-mixed sidetap-1x1 "4×8 with per-packet flags and pcap rules"
 info "sidetap-1x1 / libpcap-read" sidetap-1x1 libpcap-read "share of the bare libpcap read rate"
+info "sidetap-1x1-flows / sidetap-1x1" sidetap-1x1-flows sidetap-1x1 "with a flow table tracking every flow's TCP state"
 
 # --- 5. allocations ----------------------------------------------------------------------------
 if [ -n "$ALLOC" ] && [ "$SIDETAP_OK" -eq 1 ]; then

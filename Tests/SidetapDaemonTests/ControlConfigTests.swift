@@ -74,7 +74,7 @@ import Testing
         try write("")
         let running = try SidetapConfig.load(path: dir + "/c.yaml")
         let holder = AccessHolder(try AccessPolicy(appliances: running.control.appliances))
-        let reload = ControlReload(path: dir + "/c.yaml", running: PipelineSignature(running), access: holder)
+        let reload = ControlReload(path: dir + "/c.yaml", running: PipelineSignature(running), access: holder, engine: nil)
 
         let same = await reload()
         #expect(same.applied && same.message.contains("(0)") && !same.message.contains("differ"), "\(same)")
@@ -95,10 +95,11 @@ import Testing
         #expect(broken.errors.contains { $0.contains("c.yaml:") && $0.contains("token") }, "\(broken.errors)")
         #expect(holder.current.appliances.map(\.name) == ["ids"], "a broken file changed the running policy")
 
-        try write("")
-        try "accept tcp\n".write(toFile: dir + "/r.rules", atomically: true, encoding: .utf8)
-        let changedRules = await reload()
-        #expect(changedRules.applied && changedRules.message.contains("take effect at the next start"), "\(changedRules)")
+        try (Self.head.replacingOccurrences(of: "kind: discard", with: "kind: discard, slice: 64")
+             + "control:\n  audit: audit.jsonl\n  listen: 127.0.0.1:18999\n  tls: { certificate: server.pem, key: server.key }\n")
+            .write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        let changedPort = await reload()
+        #expect(changedPort.applied && changedPort.message.contains("take effect at the next start"), "\(changedPort)")
         #expect(holder.current.appliances.isEmpty)
     }
 

@@ -96,6 +96,18 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// True once every source has finished (end of input or stop).
+    /// Compiles the rules files of `config` (same sources and ports as the running engine) and
+    /// switches every source to them between two batches: no packet is lost, ports keep running,
+    /// flow decisions are made afresh under the new rules. Throws with the files' errors (and
+    /// changes nothing) when a rules file is invalid.
+    public func reloadRules(_ config: SidetapConfig) throws(EngineError) {
+        let descriptions = sourceWorkers.map(\.description)
+        let compiled = try EngineAssembly.compileRules(config, sources: descriptions)
+        for worker in sourceWorkers {
+            worker.replaceSelector(Selector(compiled, flowCacheSize: config.options.flowCache))
+        }
+    }
+
     /// Every source's flow table (sources without flow tracking have none).
     public var flowLookups: [any FlowLookup] { sourceWorkers.compactMap { $0.flows } }
 

@@ -35,6 +35,9 @@ final class SourceWorker: @unchecked Sendable {
     let selected: [Counter]
     let ringFull: [Counter]
     let finished = Atomic<Bool>(false)
+    /// A selector with reloaded rules, handed over by `replaceSelector` and taken at the start
+    /// of the next batch (one atomic exchange per batch; nothing per packet).
+    let pendingSelector = Atomic<Unmanaged<Selector>?>(nil)
     let stopRequested = Atomic<Bool>(false)
     private(set) var failure: String?
 
@@ -51,6 +54,17 @@ final class SourceWorker: @unchecked Sendable {
         self.batch = batch
         selected = rings.map { _ in Counter() }
         ringFull = rings.map { _ in Counter() }
+    }
+
+    /// Hands over a selector with new rules; the worker switches to it between two batches.
+    func replaceSelector(_ next: Selector) {
+        if let superseded = pendingSelector.exchange(.passRetained(next), ordering: .acquiringAndReleasing) {
+            superseded.release()
+        }
+    }
+
+    deinit {
+        pendingSelector.exchange(nil, ordering: .acquiringAndReleasing)?.release()
     }
 
     func requestStop() {
@@ -106,7 +120,7 @@ final class SourceWorker: @unchecked Sendable {
             ringTable.deinitialize()
             ringTable.deallocate()
         }
-        let selector = self.selector
+        var selector = self.selector
         let waitWhenFull = self.waitWhenFull
         let flowTable = self.flows
 
@@ -123,6 +137,11 @@ final class SourceWorker: @unchecked Sendable {
         }
 
         while !stopRequested.load(ordering: .relaxed) {
+            if let next = pendingSelector.exchange(nil, ordering: .acquiringAndReleasing) {
+                selector.publishCounters()
+                selector = next.takeRetainedValue()
+            }
+            let selector = selector
             let outcome: SourcePoll
             do {
                 outcome = try source.poll(limit: batch) { packet in
