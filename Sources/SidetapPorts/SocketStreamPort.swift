@@ -98,6 +98,13 @@ public final class SocketStreamPort: Port {
     /// before `open`. Call from the worker or before the worker starts.
     public private(set) var boundPort: UInt16?
 
+    /// The TCP stream it serves, so that a source capturing the same host (`lo`, `any`) drops
+    /// it before selection instead of feeding it back; nil for a Unix socket.
+    public var egress: PortEgress? {
+        guard case .tcp(let address, let port) = settings.listen else { return nil }
+        return PortEgress(port: name, served: ServedTraffic(address: address, port: boundPort ?? port))
+    }
+
     public func open(sources: [SourceDescription]) throws {
         guard phase == .created else { throw PortSetupError.invalidSetting(port: name, reason: "opened twice") }
         guard (1...64).contains(settings.maxReaders) else {

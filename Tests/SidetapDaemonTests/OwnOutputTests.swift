@@ -3,6 +3,7 @@ import SidetapCore
 import SidetapDaemon
 import SidetapPorts
 import SidetapTestKit
+import SidetapTraffic
 import Testing
 
 /// The loop guard: a source never captures a port's output interface, and a tunnel port's
@@ -75,5 +76,63 @@ import Testing
             #expect(port.selected == UInt64(expected.inner), "port \(port.name) selects only the other packets")
         }
         #expect(stats.ports[1].sent == UInt64(expected.inner) && stats.ports[2].sent == UInt64(expected.inner))
+    }
+}
+
+/// A socket port's served TCP stream is own output too: a source that sees it (`lo`, `any`)
+/// drops it before selection, so a port never feeds its own stream back to itself.
+@Suite struct ServedStreamGuardTests {
+    static func tcp(_ source: String, _ sourcePort: UInt16, _ destination: String, _ destinationPort: UInt16) -> [UInt8] {
+        FrameBuilder(network: .ipv4(IPv4Header(source: IPAddress(source)!, destination: IPAddress(destination)!)),
+                     transport: .tcp(TCPHeader(sourcePort: sourcePort, destinationPort: destinationPort, flags: [.ack])),
+                     payload: Array(repeating: 0x5A, count: 40)).build().bytes
+    }
+
+    @Test func aServedStreamIsDroppedBeforeSelectionAndCounted() throws {
+        let dir = TestSupport.temporaryDirectory("served")
+        defer { TestSupport.cleanup(dir) }
+        let writer = try PcapWriter(path: dir + "/in.pcap")
+        let frames = [
+            Self.tcp("127.0.0.1", 5555, "127.0.0.1", 40000),   // the stream to a reader: own
+            Self.tcp("127.0.0.1", 40000, "127.0.0.1", 5555),   // the reader's ACK: own
+            Self.tcp("127.0.0.1", 5556, "127.0.0.1", 40001),   // another service: selected
+            Self.tcp("10.0.0.1", 5555, "10.0.0.2", 40000),     // port 5555 on other addresses: selected
+        ]
+        for (index, frame) in frames.enumerated() {
+            try writer.write(frame, timestampNanos: 1_700_000_000_000_000_000 + Int64(index) * 1000)
+        }
+        try writer.close()
+        try "accept\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
+        let yaml = """
+            sources:
+              - { name: loopback, file: in.pcap }
+            ports:
+              - { name: everything, kind: discard, rules: all.rules }
+              - { name: feed, kind: socket, listen: "tcp://127.0.0.1:5555", rules: all.rules }
+            options: { control_socket: off }
+            """
+        try yaml.write(toFile: dir + "/sidetap.yaml", atomically: true, encoding: .utf8)
+        let engine = try EngineAssembly.build(try SidetapConfig.load(path: dir + "/sidetap.yaml"))
+        try engine.start()
+        engine.waitUntilFinished()
+        let stats = engine.statistics()
+        #expect(stats.sources[0].packets == 4)
+        #expect(stats.sources[0].ownOutput == 2, "the served stream and its ACKs are own output")
+        #expect(stats.ports[0].selected == 2)
+    }
+
+    @Test func servedTrafficMatchesBothDirectionsOfTheListenEndpoint() {
+        func decoded(_ frame: [UInt8]) -> DecodedPacket {
+            var packet = DecodedPacket()
+            frame.withUnsafeBytes { PacketDecoder.decode($0, linkType: .ethernet, into: &packet) }
+            return packet
+        }
+        let specific = ServedTraffic(address: IPAddress("127.0.0.1")!, port: 5555)
+        let wildcard = ServedTraffic(address: IPAddress(ipv4: 0), port: 5555)
+        #expect(specific.matches(decoded(Self.tcp("127.0.0.1", 5555, "127.0.0.1", 40000))))
+        #expect(specific.matches(decoded(Self.tcp("127.0.0.1", 40000, "127.0.0.1", 5555))))
+        #expect(!specific.matches(decoded(Self.tcp("10.0.0.1", 5555, "10.0.0.2", 40000))))
+        #expect(wildcard.matches(decoded(Self.tcp("10.0.0.1", 5555, "10.0.0.2", 40000))))
+        #expect(!wildcard.matches(decoded(Self.tcp("10.0.0.1", 5556, "10.0.0.2", 40000))))
     }
 }

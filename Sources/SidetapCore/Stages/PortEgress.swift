@@ -11,17 +11,21 @@ public struct PortEgress: Sendable, Hashable, CustomStringConvertible {
     public var interface: String?
     /// The outer packets of a tunnel port.
     public var tunnel: TunnelTraffic?
+    /// The TCP stream a socket port serves to its readers.
+    public var served: ServedTraffic?
 
-    public init(port: String, interface: String? = nil, tunnel: TunnelTraffic? = nil) {
+    public init(port: String, interface: String? = nil, tunnel: TunnelTraffic? = nil, served: ServedTraffic? = nil) {
         self.port = port
         self.interface = interface
         self.tunnel = tunnel
+        self.served = served
     }
 
     public var description: String {
         var parts: [String] = []
         if let interface { parts.append("interface \(interface)") }
         if let tunnel { parts.append("\(tunnel)") }
+        if let served { parts.append("\(served)") }
         return "port \(port): " + (parts.isEmpty ? "nothing" : parts.joined(separator: ", "))
     }
 }
@@ -53,5 +57,43 @@ public struct TunnelTraffic: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         let name = ipProtocol == 17 ? "udp" : ipProtocol == 47 ? "gre" : "ip proto \(ipProtocol)"
         return destinationPort == 0 ? "\(name) to \(collector)" : "\(name) to \(collector) port \(destinationPort)"
+    }
+}
+
+/// The TCP connections a socket port serves its stream on: both directions of every connection
+/// to the listening address and port (the stream itself and the readers' ACKs). An unspecified
+/// listening address (0.0.0.0, ::) matches any local address.
+public struct ServedTraffic: Sendable, Hashable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    public init(address: IPAddress, port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    /// True when a decoded packet belongs to one of the served connections.
+    @inlinable
+    public func matches(_ packet: DecodedPacket) -> Bool {
+        guard packet.ipProtocol == 6, packet.ipVersion != 0, !packet.isFragment else { return false }
+        let any = address == .zero || address == IPAddress(ipv4: 0)
+        return (packet.sourcePort == port && (any || packet.source == address))
+            || (packet.destinationPort == port && (any || packet.destination == address))
+    }
+
+    public var description: String { "tcp stream served on \(address):\(port)" }
+}
+
+/// A port's own output as the capture side recognises it: tunnel packets or a served stream.
+public enum OwnTraffic: Sendable, Hashable {
+    case tunnel(TunnelTraffic)
+    case served(ServedTraffic)
+
+    @inlinable
+    public func matches(_ packet: DecodedPacket) -> Bool {
+        switch self {
+        case .tunnel(let traffic): return traffic.matches(packet)
+        case .served(let traffic): return traffic.matches(packet)
+        }
     }
 }

@@ -167,9 +167,11 @@ public enum EngineAssembly {
     }
 
     /// The outer packets of every tunnel port, which sources drop before selection.
-    public static func tunnelTraffic(_ ports: [any SidetapCore.Port]) -> [TunnelTraffic] {
-        var seen = Set<TunnelTraffic>()
-        return ports.compactMap { $0.egress?.tunnel }.filter { seen.insert($0).inserted }
+    public static func ownTraffic(_ ports: [any SidetapCore.Port]) -> [OwnTraffic] {
+        var seen = Set<OwnTraffic>()
+        let tunnels = ports.compactMap { $0.egress?.tunnel }.map(OwnTraffic.tunnel)
+        let served = ports.compactMap { $0.egress?.served }.map(OwnTraffic.served)
+        return (tunnels + served).filter { seen.insert($0).inserted }
     }
 
     /// The token bucket for a port's rate, or nil when it has none.
@@ -215,7 +217,7 @@ public enum EngineAssembly {
         var ports: [any SidetapCore.Port] = []
         for port in config.ports { ports.append(try makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull)) }
         try checkOwnOutput(ports: ports, sources: descriptions)
-        let ownTraffic = tunnelTraffic(ports)
+        let ownTraffic = ownTraffic(ports)
         let sourceWorkers = sources.enumerated().map { i, source in
             // A flow table for the control channel's cuts and flow listing (live sources by default).
             let flows = config.flows.tracks(live: config.sources[i].isLive)

@@ -29,7 +29,7 @@ final class SourceWorker: @unchecked Sendable {
     /// Outer packets of this engine's own tunnel ports, dropped before selection.
     let ownOutput = Counter()
     /// What those outer packets look like (usually empty).
-    let ownTraffic: [TunnelTraffic]
+    let ownTraffic: [OwnTraffic]
     /// The source's flow table (TCP sequence state for cuts), when flows are tracked.
     let flows: FlowTable?
     let selected: [Counter]
@@ -42,7 +42,7 @@ final class SourceWorker: @unchecked Sendable {
     private(set) var failure: String?
 
     init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256,
-         ownTraffic: [TunnelTraffic] = [], flows: FlowTable? = nil) {
+         ownTraffic: [OwnTraffic] = [], flows: FlowTable? = nil) {
         self.ownTraffic = ownTraffic
         self.flows = flows
         self.index = index
@@ -98,7 +98,7 @@ final class SourceWorker: @unchecked Sendable {
         // Tunnel ports' outer packets, in a flat table: with no tunnel port the per-packet
         // cost is one compare of the count.
         let ownCount = ownTraffic.count
-        let ownTable = UnsafeMutableBufferPointer<TunnelTraffic>.allocate(capacity: max(ownCount, 1))
+        let ownTable = UnsafeMutableBufferPointer<OwnTraffic>.allocate(capacity: max(ownCount, 1))
         _ = ownTable.initialize(from: ownTraffic)
         defer {
             ownTable.baseAddress!.deinitialize(count: ownCount)
