@@ -76,6 +76,10 @@ import Testing
             #expect(port.selected == UInt64(expected.inner), "port \(port.name) selects only the other packets")
         }
         #expect(stats.ports[1].sent == UInt64(expected.inner) && stats.ports[2].sent == UInt64(expected.inner))
+        // Tunnel ports number their packets (the gap signal appliances read from stats); a
+        // discard port has no sequence.
+        #expect(stats.ports[1].sequence == UInt64(expected.inner) && stats.ports[2].sequence == UInt64(expected.inner))
+        #expect(stats.ports[0].sequence == nil)
     }
 }
 

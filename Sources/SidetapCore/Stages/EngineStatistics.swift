@@ -60,9 +60,14 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         public var queued: Int
         /// The last write error, if any.
         public var lastError: String?
+        /// Tunnel ports: packets numbered on the wire so far (ERSPAN's sequence field), sent or
+        /// failed; the next packet carries this number. Nil for ports without one.
+        public var sequence: UInt64?
 
         public init(name: String, kind: String, received: UInt64, selected: UInt64, sent: UInt64, sentBytes: UInt64,
-                    droppedRingFull: UInt64, droppedRateLimit: UInt64, droppedWriteError: UInt64, queued: Int, lastError: String?) {
+                    droppedRingFull: UInt64, droppedRateLimit: UInt64, droppedWriteError: UInt64, queued: Int, lastError: String?,
+                    sequence: UInt64? = nil) {
+            self.sequence = sequence
             self.name = name
             self.kind = kind
             self.received = received

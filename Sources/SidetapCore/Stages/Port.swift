@@ -41,6 +41,10 @@ public protocol Port: AnyObject {
     /// What the port's own output looks like (its interface, its tunnel's outer packets), so
     /// the engine can keep it out of capture and selection; nil for ports that write files.
     var egress: PortEgress? { get }
+    /// For ports that number their packets on the wire (ERSPAN's sequence field; VXLAN and GRE
+    /// count the same way): packets numbered so far, sent or failed, so an appliance comparing
+    /// the numbers it received with this sees exactly what it missed. Nil for other ports.
+    var packetSequence: UInt64? { get }
 }
 
 extension Port {
@@ -48,4 +52,6 @@ extension Port {
     public var lostPackets: UInt64 { 0 }
     /// Ports writing files or pipes put nothing on the network.
     public var egress: PortEgress? { nil }
+    /// Ports that do not number their packets.
+    public var packetSequence: UInt64? { nil }
 }

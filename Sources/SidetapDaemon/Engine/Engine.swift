@@ -142,7 +142,7 @@ public final class Engine: @unchecked Sendable {
                 sent: sent - lost, sentBytes: worker.sentBytes.value,
                 droppedRingFull: sourceWorkers.reduce(0) { $0 + $1.ringFull[p].value },
                 droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
-                queued: worker.queued, lastError: worker.lastError)
+                queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence)
         }
         return EngineStatistics(sources: sources, ports: ports, elapsedNanos: timeSource.monotonicNanos() - startedAt)
     }
