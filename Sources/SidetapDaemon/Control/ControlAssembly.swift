@@ -82,7 +82,7 @@ public enum ControlAssembly {
             logger: logger)
         do {
             try audit.append(AuditEntry(kind: "start", outcome: "started",
-                                        reason: "Sidetap \(SidetapVersion.current) started; \(control.appliances.count) appliance(s); audit head \(audit.head)"))
+                                        reason: "\(SidetapVersion.current) started; \(control.appliances.count) appliance(s); audit head \(audit.head)"))
         } catch {
             throw Failure(description: "audit log \(auditPath): \(error)")
         }
