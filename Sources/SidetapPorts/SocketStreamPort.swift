@@ -94,6 +94,12 @@ public final class SocketStreamPort: Port {
     /// Readers connected now (as of the worker's last accept or drop). Any thread.
     public var connectedReaders: UInt64 { readersGauge.value }
 
+    /// The reader counters for stats. Any thread.
+    public var readerStatistics: ReaderStatistics? {
+        ReaderStatistics(connected: readersGauge.value, accepted: connectionCount.value, rejected: rejectedCount.value,
+                         skippedPackets: skippedCount.value)
+    }
+
     /// The TCP port actually listened on (useful with port 0), nil for a Unix socket or
     /// before `open`. Call from the worker or before the worker starts.
     public private(set) var boundPort: UInt16?

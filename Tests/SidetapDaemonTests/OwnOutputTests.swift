@@ -123,6 +123,8 @@ import Testing
         #expect(stats.sources[0].packets == 4)
         #expect(stats.sources[0].ownOutput == 2, "the served stream and its ACKs are own output")
         #expect(stats.ports[0].selected == 2)
+        #expect(stats.ports[0].readers == nil, "a discard port has no readers")
+        #expect(stats.ports[1].readers == ReaderStatistics(connected: 0, accepted: 0, rejected: 0, skippedPackets: 0))
     }
 
     @Test func servedTrafficMatchesBothDirectionsOfTheListenEndpoint() {

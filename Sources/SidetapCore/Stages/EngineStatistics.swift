@@ -63,11 +63,14 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         /// Tunnel ports: packets numbered on the wire so far (ERSPAN's sequence field), sent or
         /// failed; the next packet carries this number. Nil for ports without one.
         public var sequence: UInt64?
+        /// Socket ports: readers connected, accepted and refused, and packets slow readers skipped.
+        public var readers: ReaderStatistics?
 
         public init(name: String, kind: String, received: UInt64, selected: UInt64, sent: UInt64, sentBytes: UInt64,
                     droppedRingFull: UInt64, droppedRateLimit: UInt64, droppedWriteError: UInt64, queued: Int, lastError: String?,
-                    sequence: UInt64? = nil) {
+                    sequence: UInt64? = nil, readers: ReaderStatistics? = nil) {
             self.sequence = sequence
+            self.readers = readers
             self.name = name
             self.kind = kind
             self.received = received

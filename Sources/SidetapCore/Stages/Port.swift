@@ -45,6 +45,8 @@ public protocol Port: AnyObject {
     /// count the same way): packets numbered so far, sent or failed, so an appliance comparing
     /// the numbers it received with this sees exactly what it missed. Nil for other ports.
     var packetSequence: UInt64? { get }
+    /// For ports serving readers (socket ports): who is connected and what slow readers skipped.
+    var readerStatistics: ReaderStatistics? { get }
 }
 
 extension Port {
@@ -54,4 +56,23 @@ extension Port {
     public var egress: PortEgress? { nil }
     /// Ports that do not number their packets.
     public var packetSequence: UInt64? { nil }
+    /// Ports without readers.
+    public var readerStatistics: ReaderStatistics? { nil }
+}
+
+/// The readers of a port that serves a stream (a socket port): readers connected now, readers
+/// accepted and refused since start, and packets readers skipped because their buffer was full
+/// (summed over readers; a packet is still "sent" when at least one reader took it).
+public struct ReaderStatistics: Sendable, Codable, Equatable {
+    public var connected: UInt64
+    public var accepted: UInt64
+    public var rejected: UInt64
+    public var skippedPackets: UInt64
+
+    public init(connected: UInt64, accepted: UInt64, rejected: UInt64, skippedPackets: UInt64) {
+        self.connected = connected
+        self.accepted = accepted
+        self.rejected = rejected
+        self.skippedPackets = skippedPackets
+    }
 }

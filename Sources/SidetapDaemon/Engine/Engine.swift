@@ -142,7 +142,8 @@ public final class Engine: @unchecked Sendable {
                 sent: sent - lost, sentBytes: worker.sentBytes.value,
                 droppedRingFull: sourceWorkers.reduce(0) { $0 + $1.ringFull[p].value },
                 droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
-                queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence)
+                queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence,
+                readers: worker.port.readerStatistics)
         }
         return EngineStatistics(sources: sources, ports: ports, elapsedNanos: timeSource.monotonicNanos() - startedAt)
     }
