@@ -205,12 +205,12 @@ private struct Fixture {
     }
 
     @Test func retryAfterCoversASlowRate() throws {
-        var bucket = TokenBucket(limit: try RateLimit(requestsPerSecond: 0.25, burst: 1), nowNanos: 0)
-        #expect(bucket.take(nowNanos: 0) == nil)
-        #expect(bucket.take(nowNanos: 0) == 4)
-        #expect(bucket.take(nowNanos: 1_000_000_000) == 3)
-        #expect(bucket.take(nowNanos: 3_500_000_000) == 1)
-        #expect(bucket.take(nowNanos: 4_000_000_000) == nil)
+        var bucket = try RateLimit(requestsPerSecond: 0.25, burst: 1).makeBucket(nowNanos: 0)
+        #expect(bucket.takeRequest(nowNanos: 0) == nil)
+        #expect(bucket.takeRequest(nowNanos: 0) == 4)
+        #expect(bucket.takeRequest(nowNanos: 1_000_000_000) == 3)
+        #expect(bucket.takeRequest(nowNanos: 3_500_000_000) == 1)
+        #expect(bucket.takeRequest(nowNanos: 4_000_000_000) == nil)
     }
 
     @Test func invalidConfigurationsAreRefused() throws {

@@ -35,7 +35,7 @@ public final class AccessPolicy: Sendable {
         let now = clock.monotonicNanos()
         runtime = Mutex(Runtime(
             modes: Dictionary(uniqueKeysWithValues: appliances.map { ($0.name, $0.mode) }),
-            buckets: Dictionary(uniqueKeysWithValues: appliances.map { ($0.name, TokenBucket(limit: $0.rateLimit, nowNanos: now)) })
+            buckets: Dictionary(uniqueKeysWithValues: appliances.map { ($0.name, $0.rateLimit.makeBucket(nowNanos: now)) })
         ))
     }
 
@@ -66,7 +66,7 @@ public final class AccessPolicy: Sendable {
         let now = clock.monotonicNanos()
         let wait = runtime.withLock { runtime -> Int? in
             guard var bucket = runtime.buckets[appliance.name] else { return nil }
-            let wait = bucket.take(nowNanos: now)
+            let wait = bucket.takeRequest(nowNanos: now)
             runtime.buckets[appliance.name] = bucket
             return wait
         }

@@ -56,6 +56,22 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
     public static let standard = try! RateLimit(requestsPerSecond: 10, burst: 20)
 
     public var description: String { "\(requestsPerSecond)/s burst \(burst)" }
+
+    /// A full request bucket for this limit: the engine's `TokenBucket`, one token a request.
+    public func makeBucket(nowNanos: Int64) -> TokenBucket {
+        TokenBucket(packetsPerSecond: requestsPerSecond, bitsPerSecond: nil, burstPackets: burst, nowNanos: nowNanos)
+    }
+}
+
+extension TokenBucket {
+    /// Takes one request's token: nil when the request may proceed, or the whole seconds
+    /// (≥ 1) until a token will be available (for Retry-After).
+    public mutating func takeRequest(nowNanos: Int64) -> Int? {
+        if admit(wireBytes: 0, nowNanos: nowNanos) { return nil }
+        let wait = nanosUntilAdmissible(wireBytes: 0, nowNanos: nowNanos)
+        guard wait != .max else { return Int.max }
+        return max(1, Int((Double(wait) / 1e9).rounded(.up)))
+    }
 }
 
 /// Which flows an appliance may act on: guests by name and networks. A flow is in scope when

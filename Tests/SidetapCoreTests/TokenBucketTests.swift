@@ -1,5 +1,4 @@
 import SidetapCore
-import SidetapPorts
 import SidetapTestKit
 import Testing
 

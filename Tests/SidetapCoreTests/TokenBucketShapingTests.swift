@@ -1,5 +1,4 @@
 import SidetapCore
-import SidetapPorts
 import Testing
 
 /// `nanosUntilAdmissible` is what a shaping port sleeps: following it packet after packet must
