@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOHTTP1
 import SidetapControl
 import SidetapCore
 import SidetapDaemon
@@ -19,9 +20,9 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = socket ?? ControlSocket.defaultPath()
-        let response: ControlClient.Response
+        let response: ControlHTTPClient.Reply
         do {
-            response = try ControlClient.get("/v1/stats", socketPath: path)
+            response = try await ControlHTTPClient(endpoint: .unix(path: path)).send(.GET, "/v1/stats")
         } catch {
             StandardError.write("sidetap stats: \(error)\n")
             throw ExitCode(1)

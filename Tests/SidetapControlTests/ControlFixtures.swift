@@ -109,11 +109,11 @@ struct ControlLab {
         let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test")))
         let task = Task { try await group.run() }
         var waited = 0
-        while !ControlClient.isAnswering(socketPath) && waited < 500 {
+        while !ControlSocket.isAnswering(socketPath) && waited < 500 {
             try await Task.sleep(for: .milliseconds(20))
             waited += 1
         }
-        #expect(ControlClient.isAnswering(socketPath), "the server did not start")
+        #expect(ControlSocket.isAnswering(socketPath), "the server did not start")
         if let tls {
             waited = 0
             while !Self.tcpAnswers(port: tls.port) && waited < 500 {

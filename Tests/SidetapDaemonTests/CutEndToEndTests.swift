@@ -74,7 +74,7 @@ import Testing
 
         try lab.startServer()
         try lab.startSidetap(config: dir + "/sidetap.yaml")
-        #expect(lab.wait(seconds: 20) { ControlClientProbe.answers(socket) }, "sidetap did not open its control socket: \(lab.log("sidetap.log"))")
+        #expect(lab.wait(seconds: 20) { ControlSocket.isAnswering(socket) }, "sidetap did not open its control socket: \(lab.log("sidetap.log"))")
 
         func ctl(_ appliance: String?, _ arguments: [String]) throws -> ExternalTool.Output {
             if let appliance {
@@ -152,9 +152,9 @@ import Testing
         #expect(all.stdout.contains("e2e block") && all.stdout.contains("e2e reset"))
         let stats = try ctl(nil, ["stats"])
         #expect(stats.succeeded && stats.stdout.contains("source bridge"), "\(stats.stdout.prefix(600))")
-        let metrics = try ControlClient.get("/metrics", socketPath: socket)
-        let exposition = String(decoding: metrics.body, as: UTF8.self)
-        #expect(metrics.status == 200)
+        let metrics = try ctl(nil, ["metrics"])
+        let exposition = metrics.stdout
+        #expect(metrics.succeeded, "\(metrics.stderr.prefix(300))")
         for name in ["sidetap_source_packets_total{", "sidetap_port_drops_total{", "sidetap_flow_table_flows{source=\"bridge\"}",
                      "sidetap_flow_table_evictions_total{", "sidetap_cut_events_total{", "sidetap_cuts{state=\"expired\"} 1"] {
             #expect(exposition.contains(name), "\(name) missing from /metrics")
@@ -182,25 +182,5 @@ import Testing
         let caught = try ExternalTool.run(TestSupport.sidetapExecutable, ["audit", "verify", dir + "/edited.jsonl"])
         #expect(caught.status == 1)
         #expect(caught.stdout.contains("NOT intact") && caught.stdout.contains("line \(target + 1)"), "\(caught.stdout.prefix(600))")
-    }
-}
-
-/// Whether something answers on a Unix socket (the control socket is up).
-enum ControlClientProbe {
-    static func answers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < 108 else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
     }
 }

@@ -84,7 +84,8 @@ public struct ControlHTTPClient: Sendable {
             case .https(let host, let port, _): channel = try await bootstrap.connect(host: host, port: port).get()
             }
         } catch {
-            let failure = Failure(description: "\(endpoint): cannot connect: \(error)")
+            let hint = if case .unix = endpoint { " (is Sidetap running with this control socket?)" } else { "" }
+            let failure = Failure(description: "\(endpoint): cannot connect: \(error)\(hint)")
             promise.fail(failure)
             throw failure
         }

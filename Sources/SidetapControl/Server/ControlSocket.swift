@@ -44,7 +44,7 @@ public enum ControlSocket {
         // usable here: in release builds its members resolve to CDispatch's copy of the C type.
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return }
         guard attributes[.type] as? FileAttributeType == .typeSocket else { throw Problem(path: path, reason: "exists and is not a socket") }
-        if ControlClient.isAnswering(path) {
+        if isAnswering(path) {
             throw Problem(path: path, reason: "another Sidetap is answering on it")
         }
         unlink(path)
@@ -59,4 +59,43 @@ public enum ControlSocket {
     public static func remove(_ path: String) {
         unlink(path)
     }
+
+    /// True when something accepts connections on the socket at `path`.
+    public static func isAnswering(_ path: String) -> Bool {
+        guard let fd = try? connectOnce(path) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A connected Unix stream socket to `path` (one second send/receive timeouts).
+    private static func connectOnce(_ path: String) throws(Problem) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Problem(path: path, reason: "socket: \(String(cString: strerror(errno)))") }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw Problem(path: path, reason: "path too long for a Unix socket")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Problem(path: path, reason: reason)
+        }
+        return fd
+    }
+
 }

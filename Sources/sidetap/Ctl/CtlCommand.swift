@@ -9,7 +9,7 @@ struct CtlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
         abstract: "Talk to a running Sidetap's control channel: cut connections, list cuts and flows, read stats, reload, watch events.",
-        subcommands: [CtlCut.self, CtlCuts.self, CtlCancel.self, CtlFlows.self, CtlStats.self, CtlReload.self, CtlWatch.self,
+        subcommands: [CtlCut.self, CtlCuts.self, CtlCancel.self, CtlFlows.self, CtlStats.self, CtlMetrics.self, CtlReload.self, CtlWatch.self,
                       CtlMode.self, CtlAppliances.self, CtlHealth.self]
     )
 }
@@ -134,6 +134,16 @@ struct CtlStats: AsyncParsableCommand {
     func run() async throws {
         let answer = try await connection.call(.GET, "/v1/stats")
         connection.show(answer) { CtlRender.stats($0) }
+    }
+}
+
+/// `sidetap ctl metrics`.
+struct CtlMetrics: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "metrics", abstract: "The Prometheus metrics, as a scraper sees them.")
+    @OptionGroup var connection: CtlConnection
+
+    func run() async throws {
+        print(String(decoding: try await connection.call(.GET, "/metrics"), as: UTF8.self), terminator: "")
     }
 }
 
