@@ -41,7 +41,6 @@ public final class ERSPANPort: Port {
 
     /// Packets handed to the port so far (sent or failed); packet n carries GRE sequence
     /// n mod 2³². Readable from any thread.
-    public var sequence: UInt64 { sender.numbered.value }
     public var packetSequence: UInt64? { sender.numbered.value }
     /// Outer packets the kernel accepted. Readable from any thread.
     public var packetsSent: UInt64 { sender.sent.value }

@@ -39,7 +39,6 @@ public final class GREPort: Port {
     /// Packets handed to the port so far (sent or failed): the port's packet sequence; with
     /// `sequenceNumbers` the GRE header of packet n carries n mod 2³² (from 0). Readable from
     /// any thread.
-    public var sequence: UInt64 { sender.numbered.value }
     public var packetSequence: UInt64? { sender.numbered.value }
     /// Outer packets the kernel accepted. Readable from any thread.
     public var packetsSent: UInt64 { sender.sent.value }

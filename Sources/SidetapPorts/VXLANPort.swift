@@ -51,7 +51,6 @@ public final class VXLANPort: Port {
 
     /// Packets handed to the port so far (sent or failed): the port's packet sequence.
     /// Readable from any thread.
-    public var sequence: UInt64 { sender.numbered.value }
     public var packetSequence: UInt64? { sender.numbered.value }
     /// Outer packets the kernel accepted. Readable from any thread.
     public var packetsSent: UInt64 { sender.sent.value }

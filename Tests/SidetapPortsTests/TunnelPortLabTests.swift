@@ -32,7 +32,7 @@ import Testing
         let frames = LabFrames.make(count: 24)
         let (captured, capture) = try send(frames, through: port, lab: lab, filter: "udp dst port 4789")
         #expect(captured.count == frames.count, "collector saw \(captured.count) packets, port wrote \(frames.count)")
-        #expect(port.sequence == 24 && port.packetsSent == 24)
+        #expect(port.packetSequence == 24 && port.packetsSent == 24)
 
         var sourcePorts: [String: Set<UInt16>] = [:]
         for (index, frame) in captured.enumerated() where index < frames.count {
@@ -109,7 +109,7 @@ import Testing
             #expect(row[2] == "\(index)", "\(row)")
             #expect(row[3].split(separator: ",").count == 2, "outer and inner Ethernet decoded: \(row)")
         }
-        #expect(port.sequence == 16 && port.packetsSent == 16)
+        #expect(port.packetSequence == 16 && port.packetsSent == 16)
     }
 
     @Test func greOverIPv6WithoutKey() throws {
@@ -187,14 +187,14 @@ import Testing
         #expect(elapsed < 1, "writes to a vanished collector must not wait (took \(elapsed) s)")
         #expect(errors.count == 10, "every packet to the vanished collector fails: \(errors)")
         #expect(errors.allSatisfy { $0.code == ENETUNREACH }, "\(errors.map(\.description))")
-        #expect(lost.sequence == 20 && lost.packetsSent == 10)
+        #expect(lost.packetSequence == 20 && lost.packetsSent == 10)
         try lost.close()
         try kept.close()
         let captured = try capture.finish()
         #expect(captured.count == 20, "the other collector received everything")
         let rows = try capture.tsharkFields(["gre.sequence_number", "erspan.spanid"])
         #expect(rows.map { $0[0] } == (0..<20).map { "\($0)" })
-        #expect(kept.sequence == 20 && kept.packetsSent == 20)
+        #expect(kept.packetSequence == 20 && kept.packetsSent == 20)
     }
 
     @Test func nonEthernetPacketsAreAWriteErrorAndThePortKeepsGoing() throws {
