@@ -56,14 +56,22 @@ public final class NamespaceLab: @unchecked Sendable {
         try ExternalTool.run(Self.ip, ["netns", "exec", namespace(name)] + command, interruptAfter: interruptAfter, timeout: timeout)
     }
 
-    /// Starts a command inside a lab namespace in the background.
-    public func spawn(in name: String, _ command: [String]) throws -> Process {
+    /// Starts a command inside a lab namespace in the background; its standard output and
+    /// error go to the file `output` when given (created or emptied), else nowhere.
+    public func spawn(in name: String, _ command: [String], output: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.ip)
         process.arguments = ["netns", "exec", namespace(name)] + command
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let output {
+            FileManager.default.createFile(atPath: output, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
     }

@@ -13,53 +13,23 @@ import Testing
 /// scope, rate limits, runtime mode switching, a burst of 1,000 requests, and every refusal
 /// audited and matching the OpenAPI document.
 @Suite(.serialized) struct ApplianceChannelTests {
-    /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
-    struct Certificates {
-        let directory: String
-        var ca: String { directory + "/ca.pem" }
-        var serverCertificate: String { directory + "/server.pem" }
-        var serverKey: String { directory + "/server.key" }
-        var clientCertificate: String { directory + "/client.pem" }
-        var clientKey: String { directory + "/client.key" }
-        var otherCertificate: String { directory + "/other.pem" }
-        var otherKey: String { directory + "/other.key" }
-
-        init() throws {
-            directory = NSTemporaryDirectory() + "stc-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            func run(_ arguments: [String]) throws {
-                let result = try ExternalTool.run("/usr/bin/openssl", arguments, directory: directory)
-                guard result.succeeded else { throw CertificateFailure(description: "openssl \(arguments): \(result.stderr)") }
-            }
-            let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-            try run(["req", "-x509"] + curve + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA"])
-            try "subjectAltName=IP:127.0.0.1\n".write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
-            for (name, subject) in [("server", "/CN=127.0.0.1"), ("client", "/CN=ids01"), ("other", "/CN=intruder")] {
-                try run(["req"] + curve + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
-                var sign = ["x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "\(name).pem", "-days", "2"]
-                if name == "server" { sign += ["-extfile", "san.ext"] }
-                try run(sign)
-            }
-        }
-
-        /// SHA-256 of the client certificate's DER encoding, as the config names it.
-        func fingerprint(_ pem: String) throws -> String {
-            let text = try String(contentsOfFile: pem, encoding: .utf8)
-            let base64 = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-            let der = try #require(Data(base64Encoded: base64))
-            return SHA256Hex.hex(SHA256.hash(data: der))
-        }
-
-        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+    /// A CA, a server certificate for 127.0.0.1, the bound appliance's client certificate and
+    /// another one signed by the same CA.
+    static func makeCertificates() throws -> TestCertificates {
+        let directory = NSTemporaryDirectory() + "stc-tls-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        return try TestCertificates(in: directory, clients: [("client", "/CN=ids01"), ("other", "/CN=intruder")])
     }
 
-    struct CertificateFailure: Error, CustomStringConvertible { var description: String }
+    /// SHA-256 of a certificate's DER encoding, as the config names it.
+    static func fingerprint(_ certificates: TestCertificates, _ name: String) throws -> String {
+        SHA256Hex.hex(SHA256.hash(data: try certificates.der(certificates.certificate(name))))
+    }
 
     static func freePort() -> Int { Int.random(in: 20_000...40_000) }
 
     @Test(.timeLimit(.minutes(3))) func appliancesAreAuthenticatedScopedLimitedAndAudited() async throws {
-        let certificates = try Certificates()
-        defer { certificates.remove() }
+        let certificates = try Self.makeCertificates()
+        defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
         let idsToken = TokenDigest.newToken(), readerToken = TokenDigest.newToken(), boundToken = TokenDigest.newToken()
         let burstToken = TokenDigest.newToken()
         let scope = AccessScope(networks: [try CIDR(parsing: "10.0.0.0/16")])
@@ -68,7 +38,7 @@ import Testing
                             scope: scope, mode: .learning, rateLimit: try RateLimit(requestsPerSecond: 1, burst: 12)),
             ApplianceAccess(name: "reader", tokenDigest: TokenDigest(token: readerToken), actions: [.readStats], scope: AccessScope()),
             ApplianceAccess(name: "bound", tokenDigest: TokenDigest(token: boundToken),
-                            certificateSHA256: try certificates.fingerprint(certificates.clientCertificate),
+                            certificateSHA256: try Self.fingerprint(certificates, "client"),
                             actions: [.readStats], scope: AccessScope()),
             ApplianceAccess(name: "burst", tokenDigest: TokenDigest(token: burstToken), actions: [.readStats, .readFlows],
                             scope: scope, rateLimit: try RateLimit(requestsPerSecond: 5000, burst: 2000)),
@@ -138,8 +108,8 @@ import Testing
 
             // Client certificates: the bound appliance needs exactly its certificate.
             _ = try await call(client(boundToken), .GET, "/v1/stats", expect: 401)
-            _ = try await call(client(boundToken, certificate: (certificates.otherCertificate, certificates.otherKey)), .GET, "/v1/stats", expect: 401)
-            _ = try await call(client(boundToken, certificate: (certificates.clientCertificate, certificates.clientKey)), .GET, "/v1/stats", expect: 200)
+            _ = try await call(client(boundToken, certificate: (certificates.certificate("other"), certificates.key("other"))), .GET, "/v1/stats", expect: 401)
+            _ = try await call(client(boundToken, certificate: (certificates.certificate("client"), certificates.key("client"))), .GET, "/v1/stats", expect: 200)
 
             // 1,000 requests from one appliance, ten at a time: every one answered, and no
             // connection left open on either side afterwards (counted from /proc/self/net/tcp for

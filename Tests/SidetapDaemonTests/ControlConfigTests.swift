@@ -3,6 +3,7 @@ import Foundation
 import SidetapControl
 import SidetapCore
 import SidetapFlows
+import SidetapTestKit
 import Testing
 
 /// The `control:` and `flows:` sections: every mistake named with its line, and reload.
@@ -65,7 +66,7 @@ import Testing
     @Test func reloadReplacesAppliancesAndRefusesABrokenFile() async throws {
         let dir = TestSupport.temporaryDirectory("reload")
         defer { TestSupport.cleanup(dir) }
-        try CutEndToEndTests.makeCertificates(dir)
+        _ = try TestCertificates(in: dir)
         try "accept any\n".write(toFile: dir + "/r.rules", atomically: true, encoding: .utf8)
         func write(_ appliances: String) throws {
             let yaml = Self.head + "control:\n  audit: audit.jsonl\n  listen: 127.0.0.1:18999\n  tls: { certificate: server.pem, key: server.key }\n" + appliances

@@ -8,23 +8,6 @@ import Testing
 /// control channel (Unix socket and HTTPS with tokens), and the wire, the kernel and the
 /// audit log are checked.
 @Suite(.serialized) struct CutEndToEndTests {
-    /// Writes a CA, a server certificate for 127.0.0.1 signed by it, and returns nothing;
-    /// files: ca.pem, server.pem, server.key in `directory`.
-    static func makeCertificates(_ directory: String) throws {
-        let openssl = "/usr/bin/openssl"
-        func run(_ arguments: [String]) throws {
-            let result = try ExternalTool.run(openssl, arguments, directory: directory)
-            guard result.succeeded else { throw TestFailure("openssl \(arguments.joined(separator: " ")): \(result.stderr)") }
-        }
-        try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-                 "-days", "2", "-subj", "/CN=sidetap test CA"])
-        try run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-                 "-subj", "/CN=127.0.0.1"])
-        try "subjectAltName=IP:127.0.0.1\n".write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
-        try run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
-                 "-days", "2", "-extfile", "san.ext"])
-    }
-
     /// `sidetap token new NAME`: (token, digest).
     static func newToken(_ name: String) throws -> (String, String) {
         let output = try ExternalTool.output(TestSupport.sidetapExecutable, ["token", "new", name])
@@ -40,7 +23,7 @@ import Testing
         let lab = try CutLab(octet: 43)
         defer { lab.cleanup() }
         let dir = lab.directory
-        try Self.makeCertificates(dir)
+        _ = try TestCertificates(in: dir)
         var tokens: [String: String] = [:]
         var digests: [String: String] = [:]
         for name in ["ids", "learner", "narrow"] {

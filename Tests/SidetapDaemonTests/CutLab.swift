@@ -55,15 +55,7 @@ final class CutLab: @unchecked Sendable {
     /// Starts a program inside a lab namespace, its output into `log` in the lab directory.
     @discardableResult
     func start(in namespace: String, _ command: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip")
-        process.arguments = ["netns", "exec", lab.namespace(namespace)] + command
-        process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: directory + "/" + log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/" + log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        let process = try lab.spawn(in: namespace, command, output: directory + "/" + log)
         helpers.append(process)
         return process
     }
