@@ -12,6 +12,12 @@ import SidetapPcap
 /// rule and the per-packet rules (TCP flags, pcap) before it whose flow part matches. A cached
 /// packet then costs a lookup plus those per-packet rules only. Each distinct pcap expression
 /// runs at most once per packet, whatever the number of rules and ports using it.
+///
+/// A pcap expression whose answer rests only on what every packet of the flow shares
+/// (addresses, protocol, ports, the header layout: `tcp port 80`, `net 10.0.0.0/8 and udp`)
+/// is settled once, on the flow's first packet (`FilterProgram.flowInvariantResult`), and its
+/// rule then costs nothing per packet; expressions that look at anything else (TCP flags,
+/// lengths, payload) keep running on every packet.
 public final class Selector {
     /// The rules this selector applies.
     public let rules: CompiledRuleSet
@@ -30,11 +36,14 @@ public final class Selector {
     let perPacketRuleIndex: UnsafeMutableBufferPointer<Int32>
     /// Rule counters then the "unmatched" counter, port after port (`PortPlan.counterBase`).
     let ruleCounters: ContiguousArray<Counter>
+    /// Wire bytes per rule, parallel to `ruleCounters`.
+    let ruleByteCounters: ContiguousArray<Counter>
     let acceptedCounters: ContiguousArray<Counter>
     /// Tallies the hot path adds to (plain memory, this thread only), parallel to
     /// `ruleCounters` and `acceptedCounters`; `publishCounters()` hands them over. Touching
     /// eight shared atomic counters per packet cost a quarter of the 4-port selection.
     let ruleTally: UnsafeMutableBufferPointer<UInt64>
+    let ruleByteTally: UnsafeMutableBufferPointer<UInt64>
     let acceptedTally: UnsafeMutableBufferPointer<UInt64>
     let programs: ContiguousArray<FilterProgram?>
     let linkTypes: [LinkType]
@@ -43,6 +52,12 @@ public final class Selector {
     let overrideRule: UnsafeMutableBufferPointer<UInt16>
     let pcapStamp: UnsafeMutableBufferPointer<UInt64>
     let pcapValue: UnsafeMutableBufferPointer<Bool>
+    /// Per pcap expression, for the flow being filled: the packet serial it was settled for
+    /// and the answer (1 true, 0 false, -1 varies within the flow).
+    let settledStamp: UnsafeMutableBufferPointer<UInt64>
+    let settledValue: UnsafeMutableBufferPointer<Int8>
+    /// Invariant bits of the flow being filled (`InvariantBits.masks`).
+    let invariantMasks: UnsafeMutableBufferPointer<UInt8>
     let cache: FlowCache?
     let flow: FlowEvaluator
     /// Mutable scalars behind a pointer: stored `var`s of a class would cost a dynamic
@@ -65,13 +80,18 @@ public final class Selector {
         packetTerms = Self.copy(rules.packetTerms)
         perPacketRuleIndex = Self.copy(rules.perPacketRuleIndex)
         var flat = ContiguousArray<Counter>()
+        var flatBytes = ContiguousArray<Counter>()
         for port in counters.ports {
             flat += port.rules
             flat.append(port.unmatched)
+            flatBytes += port.ruleBytes
+            flatBytes.append(port.unmatchedBytes)
         }
         ruleCounters = flat
+        ruleByteCounters = flatBytes
         acceptedCounters = ContiguousArray(counters.ports.map(\.accepted))
         ruleTally = Self.copy(Array(repeating: UInt64(0), count: flat.count))
+        ruleByteTally = Self.copy(Array(repeating: UInt64(0), count: flat.count))
         acceptedTally = Self.copy(Array(repeating: UInt64(0), count: portCount))
         programs = ContiguousArray(rules.programs)
         linkTypes = rules.linkTypes
@@ -79,6 +99,9 @@ public final class Selector {
         overrideRule = Self.copy(Array(repeating: UInt16(0), count: portCount))
         pcapStamp = Self.copy(Array(repeating: UInt64(0), count: rules.pcapExpressions.count))
         pcapValue = Self.copy(Array(repeating: false, count: rules.pcapExpressions.count))
+        settledStamp = Self.copy(Array(repeating: UInt64(0), count: rules.pcapExpressions.count))
+        settledValue = Self.copy(Array(repeating: Int8(-1), count: rules.pcapExpressions.count))
+        invariantMasks = Self.copy(Array(repeating: UInt8(0), count: Self.invariantPrefix))
         flow = FlowEvaluator(rules.flowTables)
         state = .allocate(capacity: 1)
         state.initialize(to: SelectorState())
@@ -92,7 +115,9 @@ public final class Selector {
                        UnsafeMutableRawBufferPointer(packetTerms), UnsafeMutableRawBufferPointer(perPacketRuleIndex),
                        UnsafeMutableRawBufferPointer(lastSlice), UnsafeMutableRawBufferPointer(overrideRule),
                        UnsafeMutableRawBufferPointer(pcapStamp), UnsafeMutableRawBufferPointer(pcapValue),
-                       UnsafeMutableRawBufferPointer(ruleTally), UnsafeMutableRawBufferPointer(acceptedTally)] {
+                       UnsafeMutableRawBufferPointer(ruleTally), UnsafeMutableRawBufferPointer(acceptedTally),
+                       UnsafeMutableRawBufferPointer(ruleByteTally), UnsafeMutableRawBufferPointer(settledStamp),
+                       UnsafeMutableRawBufferPointer(settledValue), UnsafeMutableRawBufferPointer(invariantMasks)] {
             buffer.deallocate()
         }
         cache?.deallocate()
@@ -109,9 +134,16 @@ public final class Selector {
     /// Hands this thread's tallies over to `counters`; call it from the selector's own thread
     /// (the engine does after every batch).
     public func publishCounters() {
-        for i in 0..<ruleTally.count { ruleCounters[i].publish(ruleTally[i]) }
+        for i in 0..<ruleTally.count {
+            ruleCounters[i].publish(ruleTally[i])
+            ruleByteCounters[i].publish(ruleByteTally[i])
+        }
         for p in 0..<acceptedTally.count { acceptedCounters[p].publish(acceptedTally[p]) }
     }
+
+    /// BPF programs this selector has run on packets (flows whose pcap expressions were
+    /// settled once run none). Read it on the selector's own thread.
+    public var pcapProgramRuns: UInt64 { state.pointee.programRuns }
 
     /// Number of directed flows the cache holds (0 when disabled).
     public var flowCacheCapacity: Int { cache?.entryCount ?? 0 }
@@ -142,13 +174,20 @@ public final class Selector {
         let hasPorts: UInt64 = decoded.hasPorts ? 1 << 25 : 0
         let k4 = UInt64(flow.lowerPort) | UInt64(flow.upperPort) << 16 | UInt64(flow.ipProtocol) << 32
             | UInt64(flow.vlan) << 40 | UInt64(decoded.ipVersion) << 56
+        // The header layout is part of the key, so every packet of an entry has its fields at
+        // the same offsets (what settling a pcap expression per flow relies on).
+        let network = UInt64(decoded.networkOffset &+ 1), transport = UInt64(decoded.transportOffset &+ 1)
+        let exactLayout = network < 511 && transport < 511
+        let layout = UInt64(UInt8(truncatingIfNeeded: decoded.linkType.rawValue))
+            | min(network, 511) << 8 | min(transport, 511) << 17
         let k5 = UInt64(packet.sourceIndex) | UInt64(direction.rawValue) << 16 | (reversed ? 1 << 24 : 0)
-            | hasPorts | 1 << 63
+            | hasPorts | layout << 26 | 1 << 63
         let (index, hit) = cache.lookup(
             flow.lowerAddress.high, flow.lowerAddress.low, flow.upperAddress.high, flow.upperAddress.low, k4, k5,
             hash: UInt64(hash) ^ k5 << 32)
         if !hit {
-            fill(cache, index, FlowFacts(decoded, direction: direction, sourceIndex: packet.sourceIndex), hash)
+            fill(cache, index, FlowFacts(decoded, direction: direction, sourceIndex: packet.sourceIndex), hash,
+                 packet, decoded, exactLayout: exactLayout)
         }
         var result = finish(cache, index, packet, decoded)
         if uncachedPorts != 0 {
@@ -172,7 +211,9 @@ public final class Selector {
     // MARK: Cached path
 
     /// Evaluates the flow-only part of every cached port for a new flow into entry `index`.
-    func fill(_ cache: FlowCache, _ index: Int, _ facts: FlowFacts, _ hash: UInt32) {
+    func fill(_ cache: FlowCache, _ index: Int, _ facts: FlowFacts, _ hash: UInt32,
+              _ packet: CapturedPacket, _ decoded: DecodedPacket, exactLayout: Bool) {
+        state.pointee.invariantReady = false
         var acceptMask: UInt64 = 0
         var pendingMask: UInt64 = 0
         var activeMask: UInt64 = 0
@@ -194,14 +235,18 @@ public final class Selector {
                 guard flow.allHold(rule.flowTermStart, rule.flowTermCount, facts) else { continue }
                 let keeps = rule.accept && portKeeps && Self.keeps(hash, divisor: rule.sampleDivisor, salt: rule.sampleSalt)
                 if rule.perPacket {
-                    let candidate: UInt64 = 1 << UInt64(rule.perPacketOrdinal)
-                    candidates |= candidate
-                    if keeps { candidateAccepts |= candidate }
-                } else {
-                    decided = UInt16(r - first)
-                    if keeps { acceptMask |= bit }
-                    break
+                    let settled = exactLayout ? settle(r, packet, decoded) : -1
+                    if settled == 0 { continue }   // can never match a packet of this flow
+                    if settled < 0 {
+                        let candidate: UInt64 = 1 << UInt64(rule.perPacketOrdinal)
+                        candidates |= candidate
+                        if keeps { candidateAccepts |= candidate }
+                        continue
+                    }
                 }
+                decided = UInt16(r - first)
+                if keeps { acceptMask |= bit }
+                break
             }
             cache.decisions(index)[p] = decided
             if plan.candidateRow >= 0 {
@@ -253,6 +298,7 @@ public final class Selector {
             let plan = ports[p]
             let relative = overridden & bit != 0 ? overrideRule[p] : decisions[p]
             ruleTally[Int(plan.counterBase) &+ Int(relative)] &+= 1
+            ruleByteTally[Int(plan.counterBase) &+ Int(relative)] &+= UInt64(packet.wireLength)
             if accepted & bit != 0 {
                 acceptedTally[p] &+= 1
                 lastSlice[p] = rulePlans[Int(plan.firstRule) &+ Int(relative)].slice
@@ -282,6 +328,7 @@ public final class Selector {
                 break
             }
             ruleTally[Int(plan.counterBase) + decided] &+= 1
+            ruleByteTally[Int(plan.counterBase) + decided] &+= UInt64(packet.wireLength)
             guard decided < Int(plan.ruleCount) else { continue }
             let rule = rulePlans[first + decided]
             if rule.accept && Self.keeps(hash, divisor: plan.sampleDivisor, salt: plan.sampleSalt)
@@ -329,6 +376,7 @@ public final class Selector {
         var value = false
         if linkIndex >= 0, let program = programs[index &* linkTypes.count &+ linkIndex] {
             value = program.matches(packet.bytes, wireLength: packet.wireLength)
+            state.pointee.programRuns &+= 1
         }
         pcapStamp[index] = serial
         pcapValue[index] = value
@@ -338,6 +386,12 @@ public final class Selector {
 
 /// The selector's mutable scalars.
 struct SelectorState {
+    /// True once `invariantMasks`/`invariantPresent` describe the flow being filled.
+    var invariantReady = false
+    /// Leading bytes every packet of the flow being filled has captured.
+    var invariantPresent = 0
+    /// BPF programs run on packets.
+    var programRuns: UInt64 = 0
     /// Incremented for each packet: stamps pcap results and cache uses.
     var serial: UInt64 = 0
     /// Serial for which `linkIndex` was computed.

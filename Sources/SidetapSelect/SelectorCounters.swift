@@ -12,10 +12,15 @@ public final class PortCounters: Sendable {
     /// matched but whose sample left the flow out still counts here. A balance-group member
     /// counts only the flows the group assigned to it.
     public let rules: [Counter]
+    /// Wire bytes of the packets each rule decided, parallel to `rules`.
+    public let ruleBytes: [Counter]
+    /// Wire bytes of the packets no rule matched.
+    public let unmatchedBytes = Counter()
 
     init(name: String, ruleCount: Int) {
         self.name = name
         self.rules = (0..<ruleCount).map { _ in Counter() }
+        self.ruleBytes = (0..<ruleCount).map { _ in Counter() }
     }
 }
 
