@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "CSidetapLinux.h"
 
 #include <errno.h>
@@ -60,4 +61,27 @@ int CSidetapLinux_bindPacketSocket(int fd, int ifindex) {
     address.sll_protocol = 0;
     address.sll_ifindex = ifindex;
     return bind(fd, (struct sockaddr *)&address, sizeof address);
+}
+
+int CSidetapLinux_sendFrames(int fd, const void *const *frames, const unsigned *lengths, unsigned count) {
+    struct mmsghdr messages[64];
+    struct iovec vectors[64];
+    if (count > 64) count = 64;
+    for (unsigned i = 0; i < count; i++) {
+        vectors[i].iov_base = (void *)frames[i];
+        vectors[i].iov_len = lengths[i];
+        memset(&messages[i], 0, sizeof messages[i]);
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    int sent;
+    do {
+        sent = sendmmsg(fd, messages, count, MSG_DONTWAIT);
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+}
+
+int CSidetapLinux_bypassQdisc(int fd) {
+    int one = 1;
+    return setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
 }

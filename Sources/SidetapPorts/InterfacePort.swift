@@ -5,15 +5,23 @@ import CSidetapLinux
 import SidetapCore
 
 /// Sends every frame as it is on a network interface: an AF_PACKET raw socket bound to the
-/// interface, one send per packet. An appliance on the wire (or a VM behind a bridge, or the
-/// far end of a veth) sees exactly the captured frames.
+/// interface. An appliance on the wire (or a VM behind a bridge, or the far end of a veth)
+/// sees exactly the captured frames.
+///
+/// Frames are sent in batches: `write` copies a frame into a preallocated batch (up to
+/// `batchSize` frames of at most `batchSlotBytes`; a larger frame first sends the batch, then
+/// goes alone), and a full batch or `flush` (the port worker flushes whenever its rings run
+/// empty) sends it with one `sendmmsg(2)`. The socket skips the kernel's queueing discipline
+/// (`PACKET_QDISC_BYPASS`) when the kernel allows it: Sidetap's own rate control shapes the
+/// port, and the frames go to the driver directly.
 ///
 /// The socket is bound with protocol 0, so it receives nothing. Sends never wait: a full
 /// queue (ENOBUFS/EAGAIN), an interface that is down (ENETDOWN) or too large a frame
-/// (EMSGSIZE) drops that packet with a `PortWriteError`. When the interface disappears,
-/// sends fail (ENXIO/ENODEV) and every `tick` looks the name up again, rebinding to the new
-/// interface as soon as one with that name exists. Only Ethernet frames are sent; packets of
-/// other link types (raw IP, Linux cooked) fail with EINVAL and are not converted.
+/// (EMSGSIZE) drops that frame; batched frames that fail count in `lostPackets` and the flush
+/// reports the error. When the interface disappears, sends fail (ENXIO/ENODEV) and every
+/// `tick` looks the name up again, rebinding to the new interface as soon as one with that
+/// name exists. Only Ethernet frames are sent; packets of other link types (raw IP, Linux
+/// cooked) fail with EINVAL and are not converted.
 public final class InterfacePort: Port {
     public let name: String
     /// The interface written to.
@@ -23,11 +31,40 @@ public final class InterfacePort: Port {
     /// Set by a send that says the interface is gone; the next tick looks the name up again.
     private var needsLookup = false
     private let rebinds = Counter()
+    private let lost = Counter()
+    /// True when the socket bypasses the queueing discipline.
+    public private(set) var bypassesQdisc = false
+
+    /// Frames per `sendmmsg` call.
+    public static let batchSize = 64
+    /// Largest frame that is batched (a copy); larger ones are sent on their own.
+    public static let batchSlotBytes = 2048
+    private let batchBytes: UnsafeMutableRawPointer
+    private let batchFrames: UnsafeMutablePointer<UnsafeRawPointer?>
+    private let batchLengths: UnsafeMutablePointer<UInt32>
+    private var batched = 0
 
     public init(name: String, interface: String) {
         self.name = name
         self.interface = interface
+        batchBytes = .allocate(byteCount: Self.batchSize * Self.batchSlotBytes, alignment: 64)
+        batchFrames = .allocate(capacity: Self.batchSize)
+        batchLengths = .allocate(capacity: Self.batchSize)
+        for i in 0..<Self.batchSize {
+            batchFrames[i] = UnsafeRawPointer(batchBytes + i * Self.batchSlotBytes)
+        }
     }
+
+    deinit {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        batchBytes.deallocate()
+        batchFrames.deallocate()
+        batchLengths.deallocate()
+    }
+
+    /// Frames that were batched (and counted as written) but that the kernel refused when the
+    /// batch went out. Readable from any thread.
+    public var lostPackets: UInt64 { lost.value }
 
     /// How many times the port rebound to a re-created interface. Readable from any thread.
     public var rebindCount: UInt64 { rebinds.value }
@@ -51,6 +88,7 @@ public final class InterfacePort: Port {
             descriptor = -1
             throw SystemError(code: code, operation: "bind", path: interface)
         }
+        bypassesQdisc = CSidetapLinux_bypassQdisc(descriptor) == 0
     }
 
     private func bind(to index: Int32) -> Bool {
@@ -63,15 +101,51 @@ public final class InterfacePort: Port {
     public func write(_ packet: OutboundPacket) throws(PortWriteError) {
         try NetworkSocket.checkEthernet(packet)
         guard boundIndex > 0 else { throw PortWriteError(code: ENODEV, operation: "send") }
-        do throws(PortWriteError) {
-            try NetworkSocket.send(descriptor, packet.bytes)
-        } catch {
-            if error.code == ENXIO || error.code == ENODEV || error.code == ENETDOWN { needsLookup = true }
-            throw error
+        let count = packet.bytes.count
+        guard count <= Self.batchSlotBytes else {
+            try flush()
+            do throws(PortWriteError) {
+                try NetworkSocket.send(descriptor, packet.bytes)
+            } catch {
+                noteFailure(error.code)
+                throw error
+            }
+            return
         }
+        (batchBytes + batched * Self.batchSlotBytes).copyMemory(from: packet.bytes.baseAddress!, byteCount: count)
+        batchLengths[batched] = UInt32(count)
+        batched += 1
+        if batched == Self.batchSize { try flush() }
     }
 
-    public func flush() throws(PortWriteError) {}
+    /// Sends the batched frames. A frame the kernel refuses is lost (counted) and the rest of
+    /// the batch still goes; the error of the last refused frame is thrown.
+    public func flush() throws(PortWriteError) {
+        var start = 0
+        var failure: PortWriteError?
+        while start < batched {
+            let sent = CSidetapLinux_sendFrames(descriptor, batchFrames + start, batchLengths + start, UInt32(batched - start))
+            if sent > 0 {
+                start += Int(sent)
+                continue
+            }
+            let code = sent < 0 ? errno : EAGAIN
+            failure = PortWriteError(code: code, operation: "send")
+            noteFailure(code)
+            if needsLookup || boundIndex == 0 {
+                lost.add(UInt64(batched - start))   // the interface is gone: the rest cannot go either
+                break
+            }
+            lost.add()
+            start += 1
+        }
+        batched = 0
+        if let failure { throw failure }
+    }
+
+    private func noteFailure(_ code: Int32) {
+        if code == ENXIO || code == ENODEV || code == ENETDOWN { needsLookup = true }
+    }
 
     public func tick(wallNanos: Int64) throws(PortWriteError) {
         guard descriptor >= 0, needsLookup || boundIndex == 0 else { return }
@@ -91,6 +165,7 @@ public final class InterfacePort: Port {
     }
 
     public func close() throws {
+        if descriptor >= 0 { try? flush() }
         if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = -1
         boundIndex = 0

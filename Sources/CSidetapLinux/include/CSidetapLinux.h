@@ -34,4 +34,14 @@ int CSidetapLinux_dropAllInput(int fd);
 /// module does not export). Returns 0, or -1 with errno set.
 int CSidetapLinux_bindPacketSocket(int fd, int ifindex);
 
+/// Sends `count` (at most 64) datagrams or frames on socket `fd` with one sendmmsg(2) call,
+/// without waiting (MSG_DONTWAIT): `frames[i]` holds `lengths[i]` bytes. Returns how many of
+/// the first frames were sent (a later one may have failed), or -1 with errno set for the
+/// first frame.
+int CSidetapLinux_sendFrames(int fd, const void *const *frames, const unsigned *lengths, unsigned count);
+
+/// Lets frames sent on the AF_PACKET socket `fd` skip the kernel's queueing discipline and go
+/// to the device driver directly (setsockopt PACKET_QDISC_BYPASS). Returns 0, or -1 with errno.
+int CSidetapLinux_bypassQdisc(int fd);
+
 #endif
