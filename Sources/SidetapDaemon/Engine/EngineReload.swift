@@ -4,6 +4,7 @@ import SidetapCore
 import SidetapPorts
 import SidetapRing
 import SidetapSelect
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -138,13 +139,16 @@ extension Engine {
         var byName: [String: RunningPort] = [:]
         for port in current { byName[port.worker.config.name] = port }
         var added: [PortConfig] = [], replaced: [PortConfig] = []
+        var runningPorts: [String: PortConfig] = [:]
+        for port in running.ports { runningPorts[port.name] = port }
         for port in config.ports {
             guard let old = byName[port.name] else { added.append(port); continue }
             if Self.portSettings(old.worker.config) != Self.portSettings(port) {
                 replaced.append(port)
             } else {
                 report.kept.append(port.name)
-                if Self.selection(old.worker.config, text: oldTexts[port.name]) != Self.selection(port, text: texts[port.name]) {
+                let before = runningPorts[port.name] ?? old.worker.config
+                if Self.selection(before, text: oldTexts[port.name]) != Self.selection(port, text: texts[port.name]) {
                     report.rulesReloaded.append(port.name)
                 }
             }
@@ -169,7 +173,13 @@ extension Engine {
         var workers: [String: RunningPort] = byName
         for port in opened { workers[port.worker.config.name] = port }
         let first = config.ports.filter { !replacedNames.contains($0.name) }
-        try handOver(first.map { workers[$0.name]! }, config: config, ports: first, adding: opened)
+        do {
+            try handOver(first.map { workers[$0.name]! }, config: config, ports: first, adding: opened)
+        } catch {
+            // The rules compiled above; this cannot fail in practice.
+            close(opened, reason: "reload failed")
+            throw error
+        }
 
         // 3. The removed and replaced ports get no more packets: drain, flush, close.
         close(removed + superseded, reason: "removed by reload")
@@ -192,7 +202,6 @@ extension Engine {
             do {
                 try handOver(final.map { workers[$0.name]! }, config: config, ports: final, adding: reopened)
             } catch {
-                // The rules compiled above for the same ports; this cannot fail in practice.
                 close(reopened, reason: "reload failed")
                 throw error
             }

@@ -18,7 +18,7 @@ public struct ReloadSignalService: Service {
     public func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         let reload = self.reload, logger = self.logger
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in signals {
                 logger.notice("SIGHUP: reloading")
                 let outcome = await reload()

@@ -3,6 +3,7 @@ import Logging
 import SidetapControl
 import SidetapCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Runs an engine to completion inside a ServiceGroup with SIGINT/SIGTERM handling, SIGHUP
