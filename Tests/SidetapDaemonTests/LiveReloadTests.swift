@@ -1,4 +1,6 @@
 import Foundation
+import SidetapCapture
+import SidetapControl
 import SidetapCore
 @testable import SidetapDaemon
 import SidetapTestKit
@@ -69,7 +71,8 @@ import Testing
         // The added port has exactly the input's tail from its first packet on.
         let added = try Self.timestamps(dir + "/new.pcap")
         #expect(added.count > 0 && added.count < Self.packets, "added port wrote \(added.count)")
-        let first = try #require(input.firstIndex(of: try #require(added.first)))
+        let addedFirst = try #require(added.first)
+        let first = try #require(input.firstIndex(of: addedFirst))
         #expect(Array(input[first...]) == added, "the added port lost packets after its start")
         let new = try #require(stats.ports.first { $0.name == "new" })
         #expect(new.sent == UInt64(added.count))
@@ -119,7 +122,8 @@ import Testing
         let after = try Self.timestamps(dir + "/swap2.pcapng")
         #expect(!before.isEmpty && !after.isEmpty)
         #expect(Array(input.prefix(before.count)) == before)
-        let first = try #require(input.firstIndex(of: try #require(after.first)))
+        let afterFirst = try #require(after.first)
+        let first = try #require(input.firstIndex(of: afterFirst))
         #expect(first >= before.count && Array(input[first...]) == after)
     }
 
