@@ -96,6 +96,7 @@ struct PipelineSignature: Sendable, Equatable {
         rules = config.ports.map { (try? String(contentsOfFile: $0.rules, encoding: .utf8)) ?? "<unreadable>" }
         var fixed = config.control
         fixed.appliances = []
-        control = "\(String(describing: fixed))|\(config.options.resolvedControlSocket ?? "")"
+        // `options` (the control socket among them) is compared by the engine.
+        control = String(describing: fixed)
     }
 }

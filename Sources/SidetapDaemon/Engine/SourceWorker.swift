@@ -40,6 +40,9 @@ final class SourceWorker: @unchecked Sendable {
     /// an epoch at least its own, no packet will enter a ring the new fan-out left out.
     let acknowledgedEpoch = Atomic<UInt64>(0)
     let stopRequested = Atomic<Bool>(false)
+    /// The fan-out in use, for readers on other threads (per-rule counters are in its
+    /// selector); written only when the worker switches, never per packet.
+    private let inUse: Mutex<FanOut>
     private(set) var failure: String?
 
     init(index: UInt16, source: any PacketSource, fanOut: FanOut, waitWhenFull: Bool, batch: Int = 256, flows: FlowTable? = nil) {
@@ -48,6 +51,7 @@ final class SourceWorker: @unchecked Sendable {
         self.source = source
         self.description = source.description
         self.initial = fanOut
+        self.inUse = Mutex(fanOut)
         self.waitWhenFull = waitWhenFull
         self.batch = batch
         acknowledgedEpoch.store(fanOut.epoch, ordering: .relaxed)
@@ -60,6 +64,13 @@ final class SourceWorker: @unchecked Sendable {
             superseded.release()
         }
     }
+
+    /// The selector the worker uses now (its counters are this source's per-rule counts since
+    /// the last rules change).
+    var selectorInUse: Selector { inUse.withLock { $0.selector } }
+
+    /// Same as `selectorInUse` (the name readers used before reloads changed ports).
+    var selector: Selector { selectorInUse }
 
     /// True once the worker uses `epoch`'s fan-out (or a later one), or has ended.
     func hasAcknowledged(_ epoch: UInt64) -> Bool {
@@ -123,6 +134,8 @@ final class SourceWorker: @unchecked Sendable {
                 selector = fanOut.selector
                 tables.deallocate()
                 tables = FanOutTables(fanOut)
+                let current = fanOut
+                inUse.withLock { $0 = current }
                 acknowledgedEpoch.store(fanOut.epoch, ordering: .releasing)
             }
             let selector = selector
