@@ -13,6 +13,8 @@ import Synchronization
 ///                                           └─► ring[s][1] ─► port worker 1 ─► port 1
 /// ```
 /// Build one with `EngineAssembly`, then `start()`, and `waitUntilFinished()` or `stop()`.
+/// `apply(_:)` changes the ports and rules while it runs (EngineReload.swift): each source
+/// reaches its rings through an immutable `FanOut` it swaps between two batches.
 public final class Engine: @unchecked Sendable {
     let sourceWorkers: [SourceWorker]
     let timeSource: any TimeSource
