@@ -13,6 +13,9 @@ public enum ControlAssembly {
     public struct Plane: Sendable {
         public var server: ControlServer
         public var stateEvents: StateEventService
+        /// The config reload (`POST /v1/reload`), shared with SIGHUP; nil when the config
+        /// was not read from a file.
+        public var reload: (@Sendable () async -> ReloadOutcome)?
     }
 
     /// Why the control channel could not be built.
@@ -88,6 +91,6 @@ public enum ControlAssembly {
         }
         logger.info("audit log", metadata: ["path": "\(auditPath)", "head": "\(audit.head)"])
         return Plane(server: ControlServer(socketPath: socket, tls: control.tls, api: api, logger: logger),
-                     stateEvents: StateEventService(engine: engine, events: events))
+                     stateEvents: StateEventService(engine: engine, events: events), reload: reload)
     }
 }

@@ -1,79 +1,102 @@
 import Foundation
 import SidetapControl
 
-/// `POST /v1/reload`: re-reads the config file and its rules files. An invalid config or rules
-/// file is refused with every error and the running configuration stays. A valid one replaces
-/// the appliances (tokens, certificates, actions, scopes, modes, rate limits) and every port's
-/// rules at once — sources switch to the new rules between two batches, no packet is lost and
-/// no port restarts. Sources and ports themselves (added, removed or with other settings) are
-/// not rebuilt by a reload: the answer says so, and a restart applies them.
+/// `POST /v1/reload` and SIGHUP: re-reads the config file and its rules files, and applies
+/// them to the running pipeline at once or not at all.
+///
+/// Applied live: ports (added ports open and start receiving; removed ports drain, flush and
+/// close; ports whose settings changed are closed and opened again; unchanged ports keep
+/// running without losing a packet), every port's rules (sources switch between two
+/// batches), and the appliances (tokens, certificates, actions, scopes, modes, rate limits).
+///
+/// Refused, with every reason, leaving everything as it runs: an invalid config or rules
+/// file, a new port that cannot be opened, and changes only a restart applies — sources,
+/// `options`, `flows`, and the `control` section other than `appliances` (listen, tls,
+/// audit, cuts).
 actor ControlReload {
     let path: String
     private var running: PipelineSignature
-    let access: AccessHolder
+    /// The control channel's appliance policy; nil when the channel is off (SIGHUP only).
+    let access: AccessHolder?
     let engine: Engine?
 
-    init(path: String, running: PipelineSignature, access: AccessHolder, engine: Engine?) {
+    init(path: String, running: PipelineSignature, access: AccessHolder?, engine: Engine?) {
         self.path = path
         self.running = running
         self.access = access
         self.engine = engine
     }
 
-    func callAsFunction() -> ReloadOutcome {
+    func callAsFunction() async -> ReloadOutcome {
         let config: SidetapConfig
         do {
             config = try SidetapConfig.load(path: path)
         } catch {
-            return ReloadOutcome(applied: false, message: "\(path) is invalid; the running configuration stays",
-                                 errors: error.errors.map(\.description))
+            return refuse("\(path) is invalid", errors: error.errors.map(\.description))
         }
-        let policy: AccessPolicy
-        do {
-            policy = try AccessPolicy(appliances: config.control.appliances)
-        } catch {
-            return ReloadOutcome(applied: false, message: "\(path): control.appliances is invalid; the running configuration stays",
-                                 errors: ["\(error)"])
+        var policy: AccessPolicy?
+        if access != nil {
+            do {
+                policy = try AccessPolicy(appliances: config.control.appliances)
+            } catch {
+                return refuse("\(path): control.appliances is invalid", errors: ["\(error)"])
+            }
         }
         let next = PipelineSignature(config)
-        var message = "appliances reloaded from \(path) (\(config.control.appliances.count))"
-        let structureSame = next.structure == running.structure
-        if let engine, structureSame, next.rules != running.rules {
-            do {
-                try engine.reloadRules(config)
-            } catch {
-                return ReloadOutcome(applied: false, message: "the new rules are invalid; the running configuration stays",
-                                     errors: error.message.split(separator: "\n").map(String.init))
+        if next.control != running.control {
+            return refuse("\(path): the control section changed outside 'appliances'",
+                          errors: ["\(path): control listen, tls, audit and cuts apply at the next start only; restart Sidetap to change them"])
+        }
+        var parts: [String] = []
+        if let engine {
+            switch await engine.applyOffPool(config) {
+            case .failure(let error):
+                return refuse("\(path) cannot be applied", errors: error.message.split(separator: "\n").map(String.init))
+            case .success(let report):
+                parts.append(report.description)
+                if !report.failed.isEmpty {
+                    access?.replace(with: policy!)
+                    running = next
+                    return ReloadOutcome(applied: true, message: "reloaded \(path): " + parts.joined(separator: "; ")
+                                         + "; some replaced ports could not be opened again", errors: report.failed)
+                }
             }
-            let changed = zip(running.rules, next.rules).enumerated().filter { $0.element.0 != $0.element.1 }.map { config.ports[$0.offset].name }
-            message += "; rules reloaded for port(s) \(changed.joined(separator: ", "))"
+        } else if next.structure != running.structure {
+            parts.append("the file's sources or ports differ and take effect at the next start")
         }
-        access.replace(with: policy)
-        if !structureSame {
-            message += "; the file's sources or ports differ from the running ones and take effect at the next start"
-        } else {
-            running = next
+        if let access, let policy {
+            access.replace(with: policy)
+            parts.append("appliances (\(config.control.appliances.count))")
         }
-        return ReloadOutcome(applied: true, message: message)
+        running = next
+        return ReloadOutcome(applied: true, message: "reloaded \(path): " + parts.joined(separator: "; "))
+    }
+
+    private func refuse(_ reason: String, errors: [String]) -> ReloadOutcome {
+        ReloadOutcome(applied: false, message: "\(reason); the running configuration stays", errors: errors)
     }
 }
 
-/// What identifies the running pipeline: its sources and ports (structure) and the text of
-/// each port's rules file (rules).
+/// What identifies the running pipeline: its sources and ports (structure), the text of each
+/// port's rules file (rules), and the control settings a reload cannot change (control).
 struct PipelineSignature: Sendable, Equatable {
     let structure: [String]
     let rules: [String]
+    let control: String
 
     init(_ config: SidetapConfig) {
         var structure: [String] = []
         for source in config.sources {
-            structure.append("source \(source.name) \(source.file) \(source.interface.map { "\($0)" } ?? "") \(source.guest ?? "")")
+            structure.append("source " + Engine.sourceSettings(source))
         }
         for port in config.ports {
-            structure.append("port \(port.name) \(port.kind.rawValue) \(port.rules) \(port.path ?? "") \(port.rate.map { "\($0)" } ?? "") "
-                             + "\(port.network.map { "\($0)" } ?? "") \(port.slice ?? 0) \(port.sample ?? 0) \(port.group ?? "")")
+            structure.append("port \(port.name) " + Engine.portSettings(port) + " " + Engine.selection(port, text: nil))
         }
         self.structure = structure
         rules = config.ports.map { (try? String(contentsOfFile: $0.rules, encoding: .utf8)) ?? "<unreadable>" }
+        var fixed = config.control
+        fixed.appliances = []
+        // `options` (the control socket among them) is compared by the engine.
+        control = String(describing: fixed)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SidetapCore
 import SidetapRing
@@ -12,65 +13,127 @@ import Synchronization
 ///                                           └─► ring[s][1] ─► port worker 1 ─► port 1
 /// ```
 /// Build one with `EngineAssembly`, then `start()`, and `waitUntilFinished()` or `stop()`.
+/// `apply(_:)` changes the ports and rules while it runs (EngineReload.swift): each source
+/// reaches its rings through an immutable `FanOut` it swaps between two batches.
 public final class Engine: @unchecked Sendable {
     let sourceWorkers: [SourceWorker]
-    let portWorkers: [PortWorker]
-    let rules: CompiledRuleSet
     let timeSource: any TimeSource
     let logger: Logger
-    private var threads: [WorkerThread] = []
+    /// What built the engine: the ports a reload adds are built the same way.
+    let overrides: EngineAssembly.Overrides
+    /// The resolved overflow policy (sources wait for full rings; stream ports for readers).
+    let waitWhenFull: Bool
+    private var sourceThreads: [WorkerThread] = []
     private let startedAt: Int64
     private let stopping = Atomic<Bool>(false)
+    /// The running ports and config; short critical sections (statistics, hand-over).
+    let state: Mutex<State>
+    /// Serialises reloads, and lets `waitUntilFinished` wait for one in progress.
+    let reloading = Mutex<Void>(())
 
-    init(sourceWorkers: [SourceWorker], portWorkers: [PortWorker], rules: CompiledRuleSet, timeSource: any TimeSource, logger: Logger) {
-        self.sourceWorkers = sourceWorkers
-        self.portWorkers = portWorkers
-        self.rules = rules
-        self.timeSource = timeSource
-        self.logger = logger
-        self.startedAt = timeSource.monotonicNanos()
+    /// A port worker and the thread it runs on.
+    final class RunningPort: @unchecked Sendable {
+        let worker: PortWorker
+        var thread: WorkerThread?
+        init(_ worker: PortWorker) { self.worker = worker }
     }
+
+    /// What a reload changes.
+    struct State {
+        /// The config the pipeline runs (its ports are exactly `ports`).
+        var config: SidetapConfig
+        /// Every open port, in statistics order; a port a reload removes leaves it once closed.
+        var ports: [RunningPort]
+        /// The rules text each port's selector was compiled from, by port name.
+        var rulesTexts: [String: String]
+        /// The latest fan-out epoch handed to the sources.
+        var epoch: UInt64 = 0
+        /// Every source has finished: ports were told their producers are done.
+        var ended = false
+    }
+
+    init(config: SidetapConfig, sourceWorkers: [SourceWorker], portWorkers: [PortWorker], overrides: EngineAssembly.Overrides,
+         waitWhenFull: Bool) {
+        self.sourceWorkers = sourceWorkers
+        self.overrides = overrides
+        self.timeSource = overrides.timeSource
+        self.logger = overrides.logger
+        self.waitWhenFull = waitWhenFull
+        self.startedAt = overrides.timeSource.monotonicNanos()
+        self.state = Mutex(State(config: config, ports: portWorkers.map(RunningPort.init),
+                                 rulesTexts: Engine.rulesTexts(config.ports)))
+    }
+
+    /// The open ports' workers, in statistics order.
+    var portWorkers: [PortWorker] { state.withLock { $0.ports.map(\.worker) } }
 
     /// Opens every port on its worker thread, then starts the sources. Throws (and stops
     /// what it started) when a port cannot be opened.
     public func start() throws(EngineError) {
-        for worker in portWorkers {
-            let thread = WorkerThread(name: "port-\(worker.port.name)") { worker.run() }
-            do { try thread.start() } catch { abortStart(); throw EngineError(message: "\(error)") }
-            threads.append(thread)
-        }
-        var failures: [String] = []
-        for worker in portWorkers {
-            if let problem = worker.waitUntilOpened() {
-                failures.append("port \(worker.port.name): \(problem)")
-            }
-        }
-        if !failures.isEmpty {
-            abortStart()
-            throw EngineError(message: failures.joined(separator: "\n"))
-        }
+        let ports = state.withLock { $0.ports }
+        try startPorts(ports)
         for worker in sourceWorkers {
             let thread = WorkerThread(name: "src-\(worker.description.name)") { [weak self] in
                 worker.run()
                 self?.sourceFinished()
             }
-            do { try thread.start() } catch { abortStart(); throw EngineError(message: "\(error)") }
-            threads.append(thread)
+            do {
+                try thread.start()
+            } catch {
+                for worker in sourceWorkers { worker.requestStop() }
+                for thread in sourceThreads { thread.join() }
+                sourceThreads.removeAll()
+                retire(ports)
+                throw EngineError(message: "\(error)")
+            }
+            sourceThreads.append(thread)
         }
         logger.info("engine started", metadata: [
-            "sidetap.sources": "\(sourceWorkers.count)", "sidetap.ports": "\(portWorkers.count)",
+            "sidetap.sources": "\(sourceWorkers.count)", "sidetap.ports": "\(ports.count)",
         ])
     }
 
-    private func abortStart() {
-        for worker in portWorkers { worker.producersFinished.store(true, ordering: .releasing) }
-        for thread in threads { thread.join() }
-        threads.removeAll()
+    /// Starts a thread per port and waits until each has opened its port. When one cannot be
+    /// started or opened, closes all of them and throws every problem.
+    func startPorts(_ ports: [RunningPort]) throws(EngineError) {
+        var failures: [String] = []
+        for running in ports {
+            let worker = running.worker
+            let thread = WorkerThread(name: "port-\(worker.port.name)") { worker.run() }
+            do {
+                try thread.start()
+                running.thread = thread
+            } catch {
+                failures.append("port \(worker.port.name): \(error)")
+                break
+            }
+        }
+        for running in ports where running.thread != nil {
+            if let problem = running.worker.waitUntilOpened() {
+                failures.append("port \(running.worker.port.name): \(problem)")
+            }
+        }
+        if !failures.isEmpty {
+            retire(ports)
+            throw EngineError(message: failures.joined(separator: "\n"))
+        }
+    }
+
+    /// Tells the workers no more packets come, and waits until they have drained, flushed and
+    /// closed their ports.
+    func retire(_ ports: [RunningPort]) {
+        for running in ports { running.worker.producersFinished.store(true, ordering: .releasing) }
+        for running in ports {
+            running.thread?.join()
+            running.thread = nil
+        }
     }
 
     private func sourceFinished() {
-        if sourceWorkers.allSatisfy({ $0.finished.load(ordering: .acquiring) }) {
-            for worker in portWorkers { worker.producersFinished.store(true, ordering: .releasing) }
+        guard sourceWorkers.allSatisfy({ $0.finished.load(ordering: .acquiring) }) else { return }
+        state.withLock { state in
+            state.ended = true
+            for running in state.ports { running.worker.producersFinished.store(true, ordering: .releasing) }
         }
     }
 
@@ -83,10 +146,22 @@ public final class Engine: @unchecked Sendable {
         for worker in sourceWorkers { worker.requestStop() }
     }
 
+    /// True once `stop()` was called.
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
     /// Blocks until every source has ended and every port has closed.
     public func waitUntilFinished() {
-        for thread in threads { thread.join() }
-        threads.removeAll()
+        for thread in sourceThreads { thread.join() }
+        sourceThreads.removeAll()
+        // A reload in progress finishes first (its sources have ended, so it does not wait long);
+        // later ones are refused.
+        reloading.withLock { _ in
+            let ports = state.withLock { state in
+                state.ended = true
+                return state.ports
+            }
+            retire(ports)
+        }
         for worker in sourceWorkers {
             worker.source.close()
             if let failure = worker.failure {
@@ -95,17 +170,12 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// True once every source has finished (end of input or stop).
     /// Compiles the rules files of `config` (same sources and ports as the running engine) and
     /// switches every source to them between two batches: no packet is lost, ports keep running,
     /// flow decisions are made afresh under the new rules. Throws with the files' errors (and
-    /// changes nothing) when a rules file is invalid.
+    /// changes nothing) when a rules file is invalid. `apply` does this and changes ports too.
     public func reloadRules(_ config: SidetapConfig) throws(EngineError) {
-        let descriptions = sourceWorkers.map(\.description)
-        let compiled = try EngineAssembly.compileRules(config, sources: descriptions)
-        for worker in sourceWorkers {
-            worker.replaceSelector(Selector(compiled, flowCacheSize: config.options.flowCache))
-        }
+        _ = try apply(config)
     }
 
     /// Every source's flow table (sources without flow tracking have none).
@@ -116,6 +186,7 @@ public final class Engine: @unchecked Sendable {
         sourceWorkers.compactMap { worker in worker.flows.map { (worker.description.name, $0 as any FlowLookup) } }
     }
 
+    /// True once every source has finished (end of input or stop).
     public var sourcesFinished: Bool { sourceWorkers.allSatisfy { $0.finished.load(ordering: .acquiring) } }
 
     /// A snapshot of all counters.
@@ -131,21 +202,30 @@ public final class Engine: @unchecked Sendable {
                 finished: worker.finished.load(ordering: .acquiring))
         }
         let received = sources.reduce(0) { $0 + $1.packets }
-        let ports = portWorkers.map { worker in
-            let p = worker.index
-            // Packets a port buffered and then failed to flush count as write errors.
-            let sent = worker.sent.value
-            let lost = min(worker.port.lostPackets, sent)
-            return EngineStatistics.Port(
-                name: worker.port.name, kind: worker.kind, received: received,
-                selected: sourceWorkers.reduce(0) { $0 + $1.selected[p].value },
-                sent: sent - lost, sentBytes: worker.sentBytes.value,
-                droppedRingFull: sourceWorkers.reduce(0) { $0 + $1.ringFull[p].value },
-                droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
-                queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence,
-                readers: worker.port.readerStatistics)
-        }
+        let ports = portWorkers.map { Self.statistics(of: $0, received: received) }
         return EngineStatistics(sources: sources, ports: ports, elapsedNanos: timeSource.monotonicNanos() - startedAt)
+    }
+
+    /// One port's counters.
+    static func statistics(of worker: PortWorker, received: UInt64) -> EngineStatistics.Port {
+        // Packets a port buffered and then failed to flush count as write errors.
+        let sent = worker.sent.value
+        let lost = min(worker.port.lostPackets, sent)
+        return EngineStatistics.Port(
+            name: worker.port.name, kind: worker.kind, received: received,
+            selected: worker.selected,
+            sent: sent - lost, sentBytes: worker.sentBytes.value,
+            droppedRingFull: worker.droppedRingFull,
+            droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
+            queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence,
+            readers: worker.port.readerStatistics)
+    }
+
+    /// The text of each port's rules file, by port name (unreadable files as a marker).
+    static func rulesTexts(_ ports: [PortConfig]) -> [String: String] {
+        var texts: [String: String] = [:]
+        for port in ports { texts[port.name] = (try? String(contentsOfFile: port.rules, encoding: .utf8)) ?? "<unreadable>" }
+        return texts
     }
 }
 

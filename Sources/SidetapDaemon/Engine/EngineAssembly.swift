@@ -208,11 +208,12 @@ public enum EngineAssembly {
         let options = config.options
         let pacedOrLive = overrides.pacing.map { if case .topSpeed = $0 { false } else { true } } ?? false
         let waitWhenFull = waitsWhenFull(options.overflow, paced: pacedOrLive, live: config.sources.contains(where: \.isLive))
-        // Rings: ring[s][p]. Pointer-only rings when the source keeps its bytes (mmap'ed file).
-        var rings: [[PacketRing]] = []
+        // Lanes: lane[s][p], each with its own ring. Pointer-only rings when the source keeps
+        // its bytes (mmap'ed file).
+        var lanes: [[Lane]] = []
         for source in sources {
             let arena = source.bytesOutliveDelivery ? 0 : options.ringBytes
-            rings.append(config.ports.map { _ in PacketRing(slots: options.ringSlots, arenaBytes: arena) })
+            lanes.append(config.ports.map { _ in Lane(ring: PacketRing(slots: options.ringSlots, arenaBytes: arena)) })
         }
         var ports: [any SidetapCore.Port] = []
         for port in config.ports { ports.append(try makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull)) }
@@ -222,18 +223,15 @@ public enum EngineAssembly {
             // A flow table for the control channel's cuts and flow listing (live sources by default).
             let flows = config.flows.tracks(live: config.sources[i].isLive)
                 ? FlowTable(settings: config.flows.settings, source: source.description, sourceIndex: UInt16(i)) : nil
-            return SourceWorker(index: UInt16(i), source: source, rings: rings[i],
-                                selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull,
-                                ownTraffic: ownTraffic, flows: flows)
+            let fanOut = FanOut(epoch: 0, selector: Selector(rules, flowCacheSize: options.flowCache), lanes: lanes[i], ownTraffic: ownTraffic)
+            return SourceWorker(index: UInt16(i), source: source, fanOut: fanOut, waitWhenFull: waitWhenFull, flows: flows)
         }
         let now = overrides.timeSource.monotonicNanos()
         let portWorkers = config.ports.enumerated().map { p, port in
-            PortWorker(index: p, port: ports[p], kind: port.kind.rawValue,
-                       rings: rings.map { $0[p] }, sources: descriptions, bucket: makeBucket(port.rate, nowNanos: now),
-                       shapes: port.rate?.mode == .shape, timeSource: overrides.timeSource)
+            PortWorker(port: ports[p], config: port, lanes: lanes.map { $0[p] }, sources: descriptions,
+                       bucket: makeBucket(port.rate, nowNanos: now), shapes: port.rate?.mode == .shape, timeSource: overrides.timeSource)
         }
-        return Engine(sourceWorkers: sourceWorkers, portWorkers: portWorkers, rules: rules,
-                      timeSource: overrides.timeSource, logger: overrides.logger)
+        return Engine(config: config, sourceWorkers: sourceWorkers, portWorkers: portWorkers, overrides: overrides, waitWhenFull: waitWhenFull)
     }
 }
 

@@ -13,10 +13,13 @@ import Glibc
 /// A slow or failing port only ever fills its own rings; the sources never wait for it
 /// unless the overflow policy is `wait` (offline processing).
 final class PortWorker: @unchecked Sendable {
-    let index: Int
     let port: any SidetapCore.Port
     let kind: String
-    let rings: [PacketRing]            // one per source
+    /// The port's config entry, which a reload compares with the new file's.
+    let config: PortConfig
+    /// One per source, in source order; this worker is their rings' only consumer.
+    let lanes: [Lane]
+    let rings: [PacketRing]
     let sources: [SourceDescription]
     var bucket: TokenBucket?
     /// Shape (wait for tokens) instead of police (drop over the rate).
@@ -35,12 +38,13 @@ final class PortWorker: @unchecked Sendable {
     /// Open outcome: nil while opening, then "" for success or the error text.
     private let openOutcome = Mutex<String?>(nil)
 
-    init(index: Int, port: any SidetapCore.Port, kind: String, rings: [PacketRing], sources: [SourceDescription], bucket: TokenBucket?,
+    init(port: any SidetapCore.Port, config: PortConfig, lanes: [Lane], sources: [SourceDescription], bucket: TokenBucket?,
          shapes: Bool = false, timeSource: any TimeSource) {
-        self.index = index
         self.port = port
-        self.kind = kind
-        self.rings = rings
+        self.kind = config.kind.rawValue
+        self.config = config
+        self.lanes = lanes
+        self.rings = lanes.map(\.ring)
         self.sources = sources
         self.bucket = bucket
         self.shapes = shapes && bucket != nil
@@ -59,6 +63,12 @@ final class PortWorker: @unchecked Sendable {
     }
 
     var queued: Int { rings.reduce(0) { $0 + $1.occupancy } }
+
+    /// Packets the sources chose for this port, over all its lanes.
+    var selected: UInt64 { lanes.reduce(0) { $0 + $1.selected.value } }
+
+    /// Chosen packets dropped because one of this port's rings was full.
+    var droppedRingFull: UInt64 { lanes.reduce(0) { $0 + $1.ringFull.value } }
 
     func run() {
         do {

@@ -17,8 +17,8 @@ final class SourceWorker: @unchecked Sendable {
     let index: UInt16
     let source: any PacketSource
     let description: SourceDescription
-    let rings: [PacketRing]          // one per port, this source is their only producer
-    let selector: Selector
+    /// The fan-out the worker starts with (selector, lanes, own traffic).
+    let initial: FanOut
     let waitWhenFull: Bool
     let batch: Int
 
@@ -28,43 +28,57 @@ final class SourceWorker: @unchecked Sendable {
     let decodeIncomplete = Counter()
     /// Outer packets of this engine's own tunnel ports, dropped before selection.
     let ownOutput = Counter()
-    /// What those outer packets look like (usually empty).
-    let ownTraffic: [OwnTraffic]
     /// The source's flow table (TCP sequence state for cuts), when flows are tracked.
     let flows: FlowTable?
-    let selected: [Counter]
-    let ringFull: [Counter]
     let finished = Atomic<Bool>(false)
-    /// A selector with reloaded rules, handed over by `replaceSelector` and taken at the start
-    /// of the next batch (one atomic exchange per batch; nothing per packet).
-    let pendingSelector = Atomic<Unmanaged<Selector>?>(nil)
+    /// A fan-out with reloaded rules or another set of ports, handed over by `replaceFanOut`
+    /// and taken at the start of the next batch (one atomic exchange per batch; nothing per
+    /// packet).
+    let pendingFanOut = Atomic<Unmanaged<FanOut>?>(nil)
+    /// The epoch of the fan-out in use. Stored (releasing) after the worker has published
+    /// every packet it pushed to the previous fan-out's rings: once a reload reads (acquiring)
+    /// an epoch at least its own, no packet will enter a ring the new fan-out left out.
+    let acknowledgedEpoch = Atomic<UInt64>(0)
     let stopRequested = Atomic<Bool>(false)
+    /// The fan-out in use, for readers on other threads (per-rule counters are in its
+    /// selector); written only when the worker switches, never per packet.
+    private let inUse: Mutex<FanOut>
     private(set) var failure: String?
 
-    init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256,
-         ownTraffic: [OwnTraffic] = [], flows: FlowTable? = nil) {
-        self.ownTraffic = ownTraffic
+    init(index: UInt16, source: any PacketSource, fanOut: FanOut, waitWhenFull: Bool, batch: Int = 256, flows: FlowTable? = nil) {
         self.flows = flows
         self.index = index
         self.source = source
         self.description = source.description
-        self.rings = rings
-        self.selector = selector
+        self.initial = fanOut
+        self.inUse = Mutex(fanOut)
         self.waitWhenFull = waitWhenFull
         self.batch = batch
-        selected = rings.map { _ in Counter() }
-        ringFull = rings.map { _ in Counter() }
+        acknowledgedEpoch.store(fanOut.epoch, ordering: .relaxed)
     }
 
-    /// Hands over a selector with new rules; the worker switches to it between two batches.
-    func replaceSelector(_ next: Selector) {
-        if let superseded = pendingSelector.exchange(.passRetained(next), ordering: .acquiringAndReleasing) {
+    /// Hands over a new fan-out; the worker switches to it between two batches. A fan-out
+    /// handed over earlier and not yet taken is superseded (the newer one includes it).
+    func replaceFanOut(_ next: FanOut) {
+        if let superseded = pendingFanOut.exchange(.passRetained(next), ordering: .acquiringAndReleasing) {
             superseded.release()
         }
     }
 
+    /// The selector the worker uses now (its counters are this source's per-rule counts since
+    /// the last rules change).
+    var selectorInUse: Selector { inUse.withLock { $0.selector } }
+
+    /// Same as `selectorInUse` (the name readers used before reloads changed ports).
+    var selector: Selector { selectorInUse }
+
+    /// True once the worker uses `epoch`'s fan-out (or a later one), or has ended.
+    func hasAcknowledged(_ epoch: UInt64) -> Bool {
+        acknowledgedEpoch.load(ordering: .acquiring) >= epoch || finished.load(ordering: .acquiring)
+    }
+
     deinit {
-        pendingSelector.exchange(nil, ordering: .acquiringAndReleasing)?.release()
+        pendingFanOut.exchange(nil, ordering: .acquiringAndReleasing)?.release()
     }
 
     func requestStop() {
@@ -74,11 +88,11 @@ final class SourceWorker: @unchecked Sendable {
 
     /// The capture loop; returns at end of input, on stop, or on a fatal source error.
     func run() {
+        var fanOut = initial
         defer {
-            for ring in rings { ring.publish() }
+            for lane in fanOut.lanes { lane.ring.publish() }
             finished.store(true, ordering: .releasing)
         }
-        let portCount = rings.count
         let linkType = description.linkType
         let copy = !source.bytesOutliveDelivery
         let sourceIndex = index
@@ -95,32 +109,11 @@ final class SourceWorker: @unchecked Sendable {
         var localBytes: UInt64 = 0
         var localIncomplete: UInt64 = 0
         var localOwn: UInt64 = 0
-        // Tunnel ports' outer packets, in a flat table: with no tunnel port the per-packet
-        // cost is one compare of the count.
-        let ownCount = ownTraffic.count
-        let ownTable = UnsafeMutableBufferPointer<OwnTraffic>.allocate(capacity: max(ownCount, 1))
-        _ = ownTable.initialize(from: ownTraffic)
-        defer {
-            ownTable.baseAddress!.deinitialize(count: ownCount)
-            ownTable.deallocate()
-        }
-        let localSelected = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: portCount)
-        let localFull = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: portCount)
-        localSelected.initialize(repeating: 0)
-        localFull.initialize(repeating: 0)
-        defer {
-            localSelected.deallocate()
-            localFull.deallocate()
-        }
-        // Unmanaged references: `rings` keeps them alive for the whole loop, so the per-packet
-        // push needs no retain/release pair (2–3 % of the loop in a profile).
-        let ringTable = UnsafeMutableBufferPointer<Unmanaged<PacketRing>>.allocate(capacity: portCount)
-        _ = ringTable.initialize(from: rings.map { Unmanaged.passUnretained($0) })
-        defer {
-            ringTable.deinitialize()
-            ringTable.deallocate()
-        }
-        var selector = self.selector
+        // The fan-out's tables, rebuilt when a reload hands over a new fan-out (between two
+        // batches; never per packet).
+        var tables = FanOutTables(fanOut)
+        defer { tables.deallocate() }
+        var selector = fanOut.selector
         let waitWhenFull = self.waitWhenFull
         let flowTable = self.flows
 
@@ -130,18 +123,29 @@ final class SourceWorker: @unchecked Sendable {
             bytes.publish(localBytes)
             decodeIncomplete.publish(localIncomplete)
             ownOutput.publish(localOwn)
-            for p in 0..<portCount {
-                selected[p].publish(localSelected[p])
-                ringFull[p].publish(localFull[p])
-            }
+            tables.publish(fanOut.lanes)
         }
 
         while !stopRequested.load(ordering: .relaxed) {
-            if let next = pendingSelector.exchange(nil, ordering: .acquiringAndReleasing) {
-                selector.publishCounters()
-                selector = next.takeRetainedValue()
+            if let next = pendingFanOut.exchange(nil, ordering: .acquiringAndReleasing) {
+                // The previous batch published its rings; publish its counters, then switch.
+                publishCounters()
+                fanOut = next.takeRetainedValue()
+                selector = fanOut.selector
+                tables.deallocate()
+                tables = FanOutTables(fanOut)
+                let current = fanOut
+                inUse.withLock { $0 = current }
+                acknowledgedEpoch.store(fanOut.epoch, ordering: .releasing)
             }
             let selector = selector
+            // Plain copies of the tables for the per-packet closure (pointers, no retains).
+            let portCount = tables.portCount
+            let ownCount = tables.ownCount
+            let ownTable = tables.own
+            let localSelected = tables.selected
+            let localFull = tables.full
+            let ringTable = tables.rings
             let outcome: SourcePoll
             do {
                 outcome = try source.poll(limit: batch) { packet in
@@ -196,5 +200,51 @@ final class SourceWorker: @unchecked Sendable {
             if outcome == .endOfInput { break }
         }
         publishCounters()
+    }
+}
+
+/// A fan-out laid out flat for the capture loop: unmanaged ring references (the fan-out keeps
+/// them alive, so the per-packet push needs no retain/release pair, 2–3 % of the loop in a
+/// profile), the own-traffic table (with no tunnel port the per-packet cost is one compare of
+/// the count), and the per-port tallies, which start from the lanes' published counters so a
+/// port kept across a reload counts on.
+struct FanOutTables {
+    let portCount: Int
+    let ownCount: Int
+    let rings: UnsafeMutableBufferPointer<Unmanaged<PacketRing>>
+    let own: UnsafeMutableBufferPointer<OwnTraffic>
+    let selected: UnsafeMutableBufferPointer<UInt64>
+    let full: UnsafeMutableBufferPointer<UInt64>
+
+    init(_ fanOut: FanOut) {
+        portCount = fanOut.lanes.count
+        ownCount = fanOut.ownTraffic.count
+        rings = .allocate(capacity: max(portCount, 1))
+        _ = rings.initialize(from: fanOut.lanes.map { Unmanaged.passUnretained($0.ring) })
+        own = .allocate(capacity: max(ownCount, 1))
+        _ = own.initialize(from: fanOut.ownTraffic)
+        selected = .allocate(capacity: max(portCount, 1))
+        full = .allocate(capacity: max(portCount, 1))
+        for (p, lane) in fanOut.lanes.enumerated() {
+            (selected.baseAddress! + p).initialize(to: lane.selected.value)
+            (full.baseAddress! + p).initialize(to: lane.ringFull.value)
+        }
+    }
+
+    /// Publishes the tallies to the lanes they were read from.
+    func publish(_ lanes: [Lane]) {
+        for p in 0..<portCount {
+            lanes[p].selected.publish(selected[p])
+            lanes[p].ringFull.publish(full[p])
+        }
+    }
+
+    func deallocate() {
+        rings.baseAddress!.deinitialize(count: portCount)
+        rings.deallocate()
+        own.baseAddress!.deinitialize(count: ownCount)
+        own.deallocate()
+        selected.deallocate()
+        full.deallocate()
     }
 }

@@ -4,8 +4,9 @@ import Glibc
 #endif
 
 /// A named OS thread for the engine's blocking loops (capture, port workers), which must not
-/// run on Swift's cooperative thread pool.
-final class WorkerThread {
+/// run on Swift's cooperative thread pool. Started and joined by one owner at a time (the
+/// engine under its locks), hence `@unchecked Sendable`.
+final class WorkerThread: @unchecked Sendable {
     private var thread: pthread_t? = nil
     private let body: () -> Void
     let name: String

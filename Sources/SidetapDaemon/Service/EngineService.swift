@@ -66,6 +66,28 @@ extension Engine {
     }
 }
 
+extension Engine {
+    /// `apply(config)` on a thread of its own: a reload waits for every source's next batch
+    /// and for removed ports to close, which must not hold a cooperative pool thread.
+    func applyOffPool(_ config: SidetapConfig) async -> Result<EngineReloadReport, EngineError> {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Result<EngineReloadReport, EngineError>, Never>) in
+            let body: @Sendable () -> Void = { [self] in
+                do throws(EngineError) {
+                    continuation.resume(returning: .success(try self.apply(config)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            let thread = WorkerThread(name: "reload", body: body)
+            do {
+                try thread.start()
+            } catch {
+                body()
+            }
+        }
+    }
+}
+
 /// Writes to standard error without buffering or Foundation.
 public enum StandardError {
     public static func write(_ text: String) {

@@ -1,11 +1,13 @@
+import Foundation
 import Logging
 import SidetapControl
 import SidetapCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
-/// Runs an engine to completion inside a ServiceGroup with SIGINT/SIGTERM handling, the
-/// terminal status line, and the final summary. Used by `sidetap run` and `sidetap replay`.
+/// Runs an engine to completion inside a ServiceGroup with SIGINT/SIGTERM handling, SIGHUP
+/// reloads, the terminal status line, and the final summary. Used by `sidetap run` and `sidetap replay`.
 public enum SidetapRunner {
     /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
     /// statistics after every port has flushed and closed.
@@ -24,11 +26,35 @@ public enum SidetapRunner {
             services.append(.init(service: control.stateEvents, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
                                   serviceName: "state-events"))
         }
+        // SIGHUP reloads the config file (through the control channel's reload when it is on,
+        // so both are one serialised path).
+        if let reload = control?.reload ?? engine.fileReload() {
+            services.append(.init(service: ReloadSignalService(reload: reload, logger: logger), successTerminationBehavior: .ignore,
+                                  failureTerminationBehavior: .ignore, serviceName: "reload-signal"))
+        }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigint, .sigterm], cancellationSignals: [], logger: quiet))
         try await group.run()
         return engine.statistics()
+    }
+}
+
+extension Engine {
+    /// The config file the engine runs, or nil when its config was not read from a file
+    /// (the embedded default job).
+    public var configFile: String? {
+        let file = state.withLock { $0.config.file }
+        return FileManager.default.fileExists(atPath: file) ? file : nil
+    }
+
+    /// A reload of the engine's config file without the control channel (no appliances to
+    /// replace), or nil when there is no file.
+    func fileReload() -> (@Sendable () async -> ReloadOutcome)? {
+        guard let file = configFile else { return nil }
+        let running = PipelineSignature(state.withLock { $0.config })
+        let reloader = ControlReload(path: file, running: running, access: nil, engine: self)
+        return { await reloader() }
     }
 }
