@@ -258,7 +258,7 @@ public final class FilePort: Port {
                 if failure == nil { failure = PortWriteError(code: errno, operation: "rename") }
             } else {
                 finished.add()
-                do {
+                do throws(PortWriteError) {
                     if replacing { try recorder?.recordRemoval(of: fileName, reason: .replaced) }
                     try recordFinishedFile(at: final)
                 } catch {
@@ -291,7 +291,7 @@ public final class FilePort: Port {
         guard ours.count > keep else { return nil }
         var failure: PortWriteError?
         for name in ours.prefix(ours.count - keep) where unlink(naming.finalPath(name)) == 0 {
-            do {
+            do throws(PortWriteError) {
                 try recorder?.recordRemoval(of: name, reason: .rotation)
             } catch {
                 if failure == nil { failure = error }

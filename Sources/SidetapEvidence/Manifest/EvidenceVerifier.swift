@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import SidetapCore
 
@@ -15,12 +20,13 @@ public enum EvidenceVerifier {
     /// directory cannot be listed.
     public static func verify(directory: String, expectedHeads: [String: ChainHead] = [:]) throws(SystemError) -> EvidenceReport {
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        } catch {
-            throw SystemError(code: (error as NSError).code == NSFileReadNoSuchFileError ? ENOENT : EACCES,
-                              operation: "list directory", path: directory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw SystemError(code: ENOENT, operation: "list directory", path: directory)
+        }
+        guard isDirectory.boolValue else { throw SystemError(code: ENOTDIR, operation: "list directory", path: directory) }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory).sorted() else {
+            throw SystemError(code: EACCES, operation: "list directory", path: directory)
         }
         let files = names.filter { !isDirectory(prefix + $0) }
         var report = EvidenceReport()
