@@ -20,11 +20,11 @@ public enum EvidenceVerifier {
     /// directory cannot be listed.
     public static func verify(directory: String, expectedHeads: [String: ChainHead] = [:]) throws(SystemError) -> EvidenceReport {
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder) else {
             throw SystemError(code: ENOENT, operation: "list directory", path: directory)
         }
-        guard isDirectory.boolValue else { throw SystemError(code: ENOTDIR, operation: "list directory", path: directory) }
+        guard isFolder.boolValue else { throw SystemError(code: ENOTDIR, operation: "list directory", path: directory) }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory).sorted() else {
             throw SystemError(code: EACCES, operation: "list directory", path: directory)
         }
