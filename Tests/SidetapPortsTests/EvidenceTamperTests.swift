@@ -34,7 +34,8 @@ import Testing
             #expect(file.lastPacketNanos == dumped.last?.timestampNanos)
             let attributes = try FileManager.default.attributesOfItem(atPath: fixture.path(name))
             #expect(file.bytes == (attributes[.size] as? Int).map(Int64.init))
-            #expect(file.sha256 == SHA256Hex.digest(of: try Data(contentsOf: URL(fileURLWithPath: fixture.path(name)))))
+            let contents = try Data(contentsOf: URL(fileURLWithPath: fixture.path(name)))
+            #expect(file.sha256 == SHA256Hex.digest(of: contents))
         }
         // Every file rotation deleted has a removal entry; every file the port wrote has a file entry.
         let removed = lines.filter { $0.contains("\"event\":\"removed\"") && $0.contains("\"reason\":\"rotation\"") }
