@@ -28,7 +28,7 @@ import Testing
         let dir = TestSupport.temporaryDirectory("evidence")
         defer { TestSupport.cleanup(dir) }
         try TestSupport.writeOnePortJob(dir, packets: 3000, port: "name: keep, kind: file, path: out/keep.pcapng, rotate: { size: 64KiB, keep: 3 }",
-                                        rules: "accept all\n")
+                                        rules: "accept any\n")
         let sidetap = TestSupport.sidetapExecutable
         let run = try ExternalTool.run(sidetap, ["run", dir + "/c.yaml"])
         #expect(run.status == 0, "\(run.stderr)")
