@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "SidetapCapture", dependencies: ["SidetapCore", "SidetapPcap", "CSidetapLinux"], swiftSettings: hotPath),
         .target(name: "SidetapRing", dependencies: ["SidetapCore"], swiftSettings: hotPath),
         .target(name: "SidetapSelect", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: hotPath),
-        .target(name: "SidetapPorts", dependencies: ["SidetapCore", "CSidetapLinux"], swiftSettings: hotPath),
+        .target(name: "SidetapPorts", dependencies: ["SidetapCore", "CSidetapLinux", "SidetapEvidence"], swiftSettings: hotPath),
         .target(name: "SidetapTraffic", dependencies: ["SidetapCore"], swiftSettings: strict),
         .target(name: "SidetapFlows", dependencies: ["SidetapCore"], swiftSettings: hotPath),
         .target(
@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "SidetapCaptureTests", dependencies: ["SidetapCapture", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapRingTests", dependencies: ["SidetapRing", "SidetapCore"], swiftSettings: strict),
         .testTarget(name: "SidetapSelectTests", dependencies: ["SidetapSelect", "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapTestKit"], swiftSettings: strict),
-        .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapEvidence", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapTrafficTests", dependencies: ["SidetapTraffic", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(
             name: "SidetapControlTests",
@@ -128,6 +128,6 @@ let package = Package(
         .testTarget(name: "SidetapFlowsTests", dependencies: ["SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapEvidenceTests", dependencies: ["SidetapEvidence", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCutTests", dependencies: ["SidetapCut", "SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
-        .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit", "SidetapControl", "SidetapFlows"], swiftSettings: strict),
+        .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit", "SidetapControl", "SidetapFlows", "SidetapEvidence"], swiftSettings: strict),
     ]
 )

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SidetapCore
+import SidetapEvidence
 
 /// A fixed buffer in front of a file descriptor: records are assembled in place and go out
 /// in large write(2) calls.
@@ -24,6 +25,8 @@ final class BufferedWriter {
     var fileDescriptor: Int32 = -1
     /// Bytes written to `fileDescriptor` since it was attached.
     private(set) var bytesWritten: Int64 = 0
+    /// When set, every byte `drain` writes is added to it (a file's digest without a second read).
+    var digest: StreamingSHA256?
 
     init(capacity: Int = BufferedWriter.defaultCapacity) {
         self.capacity = capacity
@@ -86,6 +89,7 @@ final class BufferedWriter {
         while start < end {
             let written = write(fileDescriptor, storage + start, end - start)
             if written > 0 {
+                digest?.update(UnsafeRawBufferPointer(start: storage + start, count: written))
                 start += written
                 bytesWritten += Int64(written)
                 continue

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SidetapCore
+import SidetapEvidence
 
 /// Writes packets to pcap or pcapng files, with optional rotation by size and time.
 ///
@@ -16,6 +17,11 @@ import SidetapCore
 /// time boundary (`tick`) the next file is opened at the next packet, and a rotated file that
 /// got no packet is deleted instead of renamed: rotation never leaves empty files. A failed
 /// write(2) cuts the file back to its last complete record, so every file stays readable.
+///
+/// With `settings.manifest` the port keeps `<name>.manifest` in the files' directory
+/// (`CaptureManifest`): the opening with its provenance, then, after each rename, the file's
+/// name, first and last packet time, packet count, size and SHA-256 (hashed as it is written,
+/// no second read), and a removal entry for each file keep-N deletes.
 public final class FilePort: Port {
     public let name: String
     public let settings: FilePortSettings
@@ -36,6 +42,11 @@ public final class FilePort: Port {
     private var fileEndNanos = Int64.max // the next rotation boundary
     private var nextSequence = 1
     private var openFailure: Int32 = 0   // errno of a failed lazy open; no retry before tick
+    private var firstNanos: Int64 = 0    // first packet's timestamp in the file
+    private var lastNanos: Int64 = 0     // last packet's timestamp in the file
+    private var durableLastNanos: Int64 = 0 // last timestamp written out, for a cut-back file
+    private var digestIsWhole = true     // the writer's digest covers exactly the file's bytes
+    private var recorder: FileManifestRecorder?
     private let lost = Counter()
     private let finished = Counter()
 
@@ -55,6 +66,9 @@ public final class FilePort: Port {
     /// Files finished (renamed to their final name) so far. Readable from any thread.
     public var finishedFiles: UInt64 { finished.value }
 
+    /// Path of the port's manifest, when it keeps one.
+    public var manifestPath: String? { recorder?.path }
+
     /// Path of the file being written (its hidden `.part` name), or nil between files.
     public var currentTemporaryPath: String? {
         fileIsOpen ? naming.temporaryPath(fileName) : nil
@@ -63,15 +77,21 @@ public final class FilePort: Port {
     public func open(sources: [SourceDescription]) throws {
         guard phase == .created else { throw PortSetupError.invalidSetting(port: name, reason: "opened twice") }
         try validateSettings()
+        let provenance = settings.provenance ?? Self.provenance(port: name, sources: sources)
         let framer = try RecordFramer(
             port: name, format: settings.format, sources: sources,
-            precision: settings.precision, sectionComment: settings.sectionComment)
+            precision: settings.precision, sectionComment: settings.sectionComment,
+            provenanceComment: settings.provenance?.comment)
         header = framer.fileHeader()
         guard header.count <= writer.capacity / 2 else {
             throw PortSetupError.invalidSetting(port: name, reason: "file header too large (\(header.count) bytes)")
         }
         self.framer = framer
         if !naming.directory.isEmpty { try FileSystem.makeDirectories(naming.directory) }
+        if settings.manifest {
+            recorder = try FileManifestRecorder(directory: naming.directory, port: name, provenance: provenance,
+                                                format: settings.format, timeSource: settings.timeSource)
+        }
         if settings.rotation.isEnabled {
             let sequences = try FileSystem.entries(of: naming.directory).compactMap(naming.sequence(ofRotatedName:))
             nextSequence = Self.sequence(after: sequences.max() ?? 0)
@@ -108,6 +128,8 @@ public final class FilePort: Port {
         guard let destination else { throw PortWriteError(code: ENOBUFS, operation: "write") }
         framer.writeRecord(packet, to: destination)
         writer.commit(length)
+        if filePackets == 0 { firstNanos = packet.timestampNanos }
+        lastNanos = packet.timestampNanos
         fileBytes += length
         filePackets += 1
         bufferedPackets += 1
@@ -146,6 +168,9 @@ public final class FilePort: Port {
         if naming.baseName.isEmpty || naming.baseName == "." || naming.baseName == ".." {
             throw bad("path '\(settings.path)' does not name a file")
         }
+        if settings.manifest, name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            throw bad("a port with a manifest needs a name usable as a file name, got '\(name)'")
+        }
         if let maxBytes = rotation.maxBytes, maxBytes <= 0 { throw bad("rotation size must be positive, got \(maxBytes)") }
         if let interval = rotation.intervalSeconds, interval <= 0 {
             throw bad("rotation interval must be a positive number of seconds, got \(interval)")
@@ -172,6 +197,8 @@ public final class FilePort: Port {
         let descriptor = FileSystem.openDescriptor(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode: 0o640)
         guard descriptor >= 0 else { throw SystemError(code: errno, operation: "open", path: temporary) }
         writer.attach(descriptor)
+        writer.digest = recorder == nil ? nil : StreamingSHA256()
+        digestIsWhole = true
         _ = writer.append(header)
         fileIsOpen = true
         fileName = name
@@ -189,12 +216,15 @@ public final class FilePort: Port {
             _ = try writer.drain()
             durableBytes = writer.bytesWritten
             bufferedPackets = 0
+            durableLastNanos = lastNanos
         } catch {
             let descriptor = writer.fileDescriptor
             _ = ftruncate(descriptor, off_t(durableBytes))
             _ = lseek(descriptor, off_t(durableBytes), SEEK_SET)
             lost.add(UInt64(bufferedPackets))
             filePackets -= bufferedPackets
+            lastNanos = durableLastNanos
+            digestIsWhole = false   // bytes hashed may have been cut off: hash the file at the end
             bufferedPackets = 0
             writer.discardPending()
             writer.resetBytesWritten(to: durableBytes)
@@ -222,25 +252,59 @@ public final class FilePort: Port {
         let final = naming.finalPath(fileName)
         if settings.rotation.isEnabled, filePackets == 0 {
             _ = unlink(temporary)
-        } else if rename(temporary, final) != 0 {
-            if failure == nil { failure = PortWriteError(code: errno, operation: "rename") }
         } else {
-            finished.add()
-            settings.onFileFinished?(final)
-            if let keep = settings.rotation.keep { removeOldFiles(keeping: keep) }
+            let replacing = recorder != nil && FileSystem.exists(final)
+            if rename(temporary, final) != 0 {
+                if failure == nil { failure = PortWriteError(code: errno, operation: "rename") }
+            } else {
+                finished.add()
+                do throws(PortWriteError) {
+                    if replacing { try recorder?.recordRemoval(of: fileName, reason: .replaced) }
+                    try recordFinishedFile(at: final)
+                } catch {
+                    if failure == nil { failure = error }
+                }
+                settings.onFileFinished?(final)
+                if let keep = settings.rotation.keep, let error = removeOldFiles(keeping: keep), failure == nil {
+                    failure = error
+                }
+            }
         }
         if let failure { throw failure }
     }
 
+    /// Appends the finished file's manifest entry (when the port keeps a manifest).
+    private func recordFinishedFile(at final: String) throws(PortWriteError) {
+        guard let recorder else { return }
+        let digest = digestIsWhole ? writer.digest?.finalize() : nil
+        writer.digest = nil
+        try recorder.recordFinished(name: fileName, finalPath: final, digest: digest, bytes: durableBytes,
+                                    packets: filePackets, firstNanos: firstNanos, lastNanos: lastNanos)
+    }
+
     /// Deletes this port's oldest rotated files beyond `keep`; only names that match the
-    /// port's strict rotated-name pattern are candidates.
-    private func removeOldFiles(keeping keep: Int) {
-        guard let entries = try? FileSystem.entries(of: naming.directory) else { return }
+    /// port's strict rotated-name pattern are candidates. Each deletion is recorded in the
+    /// manifest; returns the first manifest error.
+    private func removeOldFiles(keeping keep: Int) -> PortWriteError? {
+        guard let entries = try? FileSystem.entries(of: naming.directory) else { return nil }
         let ours = entries.filter { naming.sequence(ofRotatedName: $0) != nil }.sorted()
-        guard ours.count > keep else { return }
-        for name in ours.prefix(ours.count - keep) {
-            _ = unlink(naming.finalPath(name))
+        guard ours.count > keep else { return nil }
+        var failure: PortWriteError?
+        for name in ours.prefix(ours.count - keep) where unlink(naming.finalPath(name)) == 0 {
+            do throws(PortWriteError) {
+                try recorder?.recordRemoval(of: name, reason: .rotation)
+            } catch {
+                if failure == nil { failure = error }
+            }
         }
+        return failure
+    }
+
+    /// The provenance when the settings give none: the sources and their guests, no label.
+    static func provenance(port: String, sources: [SourceDescription]) -> CaptureProvenance {
+        var guests: [String] = []
+        for guest in sources.compactMap(\.guest) where !guests.contains(guest) { guests.append(guest) }
+        return CaptureProvenance(port: port, sources: sources.map(\.name), guests: guests, version: PcapngFraming.applicationName)
     }
 
     static func sequence(after sequence: Int) -> Int {

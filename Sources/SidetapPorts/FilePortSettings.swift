@@ -1,4 +1,5 @@
 import SidetapCore
+import SidetapEvidence
 
 /// When a file port starts a new file, and how many it keeps.
 public struct FileRotation: Sendable, Hashable {
@@ -32,8 +33,14 @@ public struct FilePortSettings: Sendable {
     public var precision: TimestampPrecision
     /// Rotation by size and/or time, and how many files to keep.
     public var rotation: FileRotation
-    /// pcapng only: the section comment (the engine passes source, port and version).
+    /// pcapng only: a section comment of the operator's (after the provenance comment).
     public var sectionComment: String?
+    /// Where the packets come from: pcapng files carry it as their first section comment, the
+    /// manifest records it when the port opens. nil: derived from the sources, no label.
+    public var provenance: CaptureProvenance?
+    /// Keep `<port name>.manifest` beside the files: a hash-chained entry per finished file
+    /// (name, packet times and count, size, SHA-256) and per file rotation removed.
+    public var manifest: Bool
     /// The clock for file names and time-based rotation.
     public var timeSource: any TimeSource
     /// Called on the port's worker thread with the path of each finished (renamed) file,
@@ -47,6 +54,8 @@ public struct FilePortSettings: Sendable {
         precision: TimestampPrecision = .nano,
         rotation: FileRotation = FileRotation(),
         sectionComment: String? = nil,
+        provenance: CaptureProvenance? = nil,
+        manifest: Bool = false,
         timeSource: any TimeSource = SystemTimeSource.shared,
         onFileFinished: (@Sendable (String) -> Void)? = nil
     ) {
@@ -55,6 +64,8 @@ public struct FilePortSettings: Sendable {
         self.precision = precision
         self.rotation = rotation
         self.sectionComment = sectionComment
+        self.provenance = provenance
+        self.manifest = manifest
         self.timeSource = timeSource
         self.onFileFinished = onFileFinished
     }

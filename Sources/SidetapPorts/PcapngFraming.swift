@@ -4,8 +4,8 @@ import SidetapCore
 /// one Enhanced Packet Block per packet (interface id = the packet's `sourceIndex`).
 ///
 /// Blocks are written little-endian (byte-order magic 1A2B3C4D). The section carries
-/// `shb_userappl` "Sidetap" and an optional `shb_comment`; each interface carries `if_name`
-/// (the source's name), `if_description` (its origin), `if_tsresol` (9 or 6) and the
+/// `shb_userappl` "Sidetap" and optional `shb_comment`s; each interface carries `if_name`
+/// (the source's name), `if_description` (its origin and guest), `if_tsresol` (9 or 6) and the
 /// source's link type and snaplen. Every option list ends with `opt_endofopt`.
 public struct PcapngFraming: Sendable, Hashable {
     /// Bytes an Enhanced Packet Block adds around the (padded) packet bytes.
@@ -17,17 +17,27 @@ public struct PcapngFraming: Sendable, Hashable {
     public let sources: [SourceDescription]
     /// Timestamp resolution of every interface.
     public let precision: TimestampPrecision
-    /// The section comment, if any.
-    public let sectionComment: String?
+    /// The section comments, each written as one `shb_comment` option (empty ones are skipped).
+    public let sectionComments: [String]
+
+    /// The first section comment, if any.
+    public var sectionComment: String? { sectionComments.first }
 
     /// Framing for packets from `sources` (at least one; link types may differ).
     public init(
         port: String, sources: [SourceDescription], precision: TimestampPrecision, sectionComment: String? = nil
     ) throws(PortSetupError) {
+        try self.init(port: port, sources: sources, precision: precision, sectionComments: sectionComment.map { [$0] } ?? [])
+    }
+
+    /// Framing whose section header carries every one of `sectionComments`.
+    public init(
+        port: String, sources: [SourceDescription], precision: TimestampPrecision, sectionComments: [String]
+    ) throws(PortSetupError) {
         guard !sources.isEmpty else { throw .noSources(port: port) }
         self.sources = sources
         self.precision = precision
-        self.sectionComment = sectionComment
+        self.sectionComments = sectionComments
     }
 
     /// The Section Header Block followed by one Interface Description Block per source.
@@ -37,8 +47,8 @@ public struct PcapngFraming: Sendable, Hashable {
             body.appendLE(UInt16(1))             // major version
             body.appendLE(UInt16(0))             // minor version
             body.appendLE(Int64(-1))             // section length: not given
-            if let sectionComment, !sectionComment.isEmpty {
-                body.appendOption(code: 1, string: sectionComment)     // shb_comment
+            for comment in sectionComments where !comment.isEmpty {
+                body.appendOption(code: 1, string: comment)             // shb_comment
             }
             body.appendOption(code: 4, string: Self.applicationName)   // shb_userappl
             body.appendEndOfOptions()
@@ -49,7 +59,8 @@ public struct PcapngFraming: Sendable, Hashable {
                 body.appendLE(UInt16(0))                                // reserved
                 body.appendLE(UInt32(clamping: max(0, source.snaplen))) // 0 = no limit
                 if !source.name.isEmpty { body.appendOption(code: 2, string: source.name) }        // if_name
-                if !source.origin.isEmpty { body.appendOption(code: 3, string: source.origin) }    // if_description
+                let description = source.origin + (source.guest.map { (source.origin.isEmpty ? "" : ", ") + "guest \($0)" } ?? "")
+                if !description.isEmpty { body.appendOption(code: 3, string: description) }      // if_description
                 body.appendOption(code: 9, bytes: [UInt8(precision.digits)])                       // if_tsresol
                 body.appendEndOfOptions()
             }

@@ -7,14 +7,15 @@ enum RecordFramer {
 
     init(
         port: String, format: CaptureFormat, sources: [SourceDescription],
-        precision: TimestampPrecision, sectionComment: String?
+        precision: TimestampPrecision, sectionComment: String?, provenanceComment: String? = nil
     ) throws(PortSetupError) {
         switch format {
         case .pcap:
             self = .pcap(try PcapFraming(port: port, sources: sources, precision: precision))
         case .pcapng:
             self = .pcapng(try PcapngFraming(
-                port: port, sources: sources, precision: precision, sectionComment: sectionComment))
+                port: port, sources: sources, precision: precision,
+                sectionComments: [provenanceComment, sectionComment].compactMap { $0 }))
         }
     }
 

@@ -22,9 +22,13 @@ import Testing
         #expect(try TestSupport.tcpdumpCount(dir + "/out/waf.pcapng") > 0)
         #expect(try TestSupport.tcpdumpCount(dir + "/out/ids.pcap") > 0)
         #expect(try TestSupport.tcpdumpCount(dir + "/out/east-west.pcap") > 0)
-        let archives = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/archive")
+        let archiveDirectory = try FileManager.default.contentsOfDirectory(atPath: dir + "/out/archive")
+        let archives = archiveDirectory.filter { $0 != "archive.manifest" }
+        #expect(archiveDirectory.contains("archive.manifest"), "file ports keep a manifest by default: \(archiveDirectory)")
         #expect(archives.count == 4, "keep: 4 leaves the newest four archive files, got \(archives)")
         #expect(archives.allSatisfy { $0.hasPrefix("archive-") && $0.hasSuffix(".pcapng") })
+        let evidence = try ExternalTool.run(sidetap, ["evidence", "verify", dir + "/out/archive"])
+        #expect(evidence.status == 0, "\(evidence.stdout)")
         // The sample capture is deterministic: a second run writes the same bytes.
         let first = try Data(contentsOf: URL(fileURLWithPath: dir + "/out/sample.pcap"))
         _ = try ExternalTool.run(sidetap, ["run", "--output", dir + "/again"], directory: TestSupport.repositoryRoot)
@@ -98,8 +102,8 @@ import Testing
         #expect(result.stderr.contains("sidetap: packets="))
         let written = try TestSupport.tcpdumpCount(dir + "/out/all.pcapng")
         #expect(written > 100 && written < 5000, "wrote \(written)")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
-        #expect(files == ["all.pcapng"], "a temporary file was left: \(files)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/out").sorted()
+        #expect(files == ["all.manifest", "all.pcapng"], "a temporary file was left: \(files)")
     }
 
     @Test func aStreamOnStandardOutputWaitsForASlowReaderOffline() throws {

@@ -1,11 +1,13 @@
 import Foundation
 import Glibc
 import SidetapCore
+import SidetapEvidence
 import SidetapPorts
 import Testing
 
 /// A write(2) that fails half-way leaves a file that still ends on a complete record.
-@Suite struct FilePortFailureTests {
+/// Serialized: the tests change the process's file-size limit.
+@Suite(.serialized) struct FilePortFailureTests {
     @Test func failedWriteCutsTheFileBackToItsLastCompleteRecord() throws {
         let directory = TemporaryDirectory()
         let path = directory.file("full.pcap")
@@ -61,5 +63,48 @@ import Testing
         let check = try Tool.run("/usr/bin/tcpdump", ["-r", path, "-nn", "-q", "-c", "1000000"])
         #expect(check.status == 0, "\(check.standardError)")
         #expect(check.standardOutput.split(separator: "\n").count == records.count)
+    }
+
+    /// After a failed write cut the file back, the bytes hashed while writing no longer match
+    /// the file: the manifest's digest comes from reading the finished file, and verifies.
+    @Test func manifestDigestStaysRightAfterAFailedWrite() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("cut.pcap")
+        let port = FilePort(name: "cut", settings: FilePortSettings(path: path, manifest: true))
+        try port.open(sources: [Traffic.source("eth0")])
+        let packet = Traffic.ethernet(count: 6)[5]
+        for _ in 0..<20_000 { try packet.write(to: port) }
+        try port.flush()
+
+        let limitBytes: rlim_t = 32 << 20
+        var saved = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)
+        var limit = rlimit(rlim_cur: limitBytes, rlim_max: saved.rlim_max)
+        #expect(setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0)
+        var failure: PortWriteError?
+        for _ in 0..<3_000 where failure == nil {
+            do throws(PortWriteError) { try packet.write(to: port) } catch { failure = error }
+        }
+        if failure == nil {
+            do throws(PortWriteError) { try port.flush() } catch { failure = error }
+        }
+        setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, previousHandler)
+        #expect(failure?.code == EFBIG)
+        for _ in 0..<3 { try packet.write(to: port) }
+        try port.close()
+
+        let report = try EvidenceVerifier.verify(directory: directory.path)
+        #expect(report.isClean, "\(report.findings)")
+        #expect(report.verifiedFiles == 1)
+        let lines = try String(contentsOfFile: directory.file("cut.manifest"), encoding: .utf8).split(separator: "\n")
+        guard case .file(let file) = try ManifestEntry(fields: ChainRecord.decode(line: Array(lines[1].utf8))) else {
+            Issue.record("line 2 is not a file entry: \(lines)")
+            return
+        }
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(file.bytes == Int64(size))
+        #expect(file.packets == Int64((size - 24) / 1530))
     }
 }

@@ -91,6 +91,8 @@ public struct PortConfig: Sendable {
     public var group: String?
     /// pcapng section comment (file ports).
     public var comment: String?
+    /// File ports: keep `<name>.manifest` (hash-chained file digests) beside the files (default on).
+    public var manifest: Bool = true
     public var location: ConfigLocation
     /// Where a network port (interface, tap, vxlan, gre, erspan) sends its frames.
     public var network: NetworkTarget? = nil
@@ -355,6 +357,7 @@ struct ConfigParser {
     func parsePort(_ node: ConfigNode) throws(ConfigError) -> PortConfig {
         let m = try node.requireMapping("a port", keys: [
             "name", "kind", "rules", "path", "format", "precision", "rotate", "rate", "slice", "sample", "group", "comment",
+            "manifest",
         ] + Self.networkKeys + Self.socketKeys)
         let name = try name(m.require("name"), "port")
         let kind: PortKind = try m.require("kind").requireChoice("kind", PortKind.allCases.map { ($0.rawValue, $0) })
@@ -396,9 +399,14 @@ struct ConfigParser {
         if let g = m["group"] { group = try self.name(g, "group") }
         var comment: String? = nil
         if let c = m["comment"] { comment = try c.requireString("comment") }
+        var manifest = true
+        if let n = m["manifest"] {
+            guard kind == .file else { throw n.error("only file ports keep a manifest") }
+            manifest = try n.requireChoice("manifest", [("on", true), ("off", false), ("true", true), ("false", false)])
+        }
         return PortConfig(name: name, kind: kind, rules: rules, path: path, format: format, nanosecond: nanosecond,
                           rotate: rotate, rate: rate, slice: slice, sample: sample, group: group, comment: comment,
-                          location: location(node), network: network, socket: socket)
+                          manifest: manifest, location: location(node), network: network, socket: socket)
     }
 
     /// `sample: 10` or `sample: 1/10` both keep one flow in ten.

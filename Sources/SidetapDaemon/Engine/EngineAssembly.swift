@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SidetapCapture
 import SidetapCore
+import SidetapEvidence
 import SidetapFlows
 import SidetapPorts
 import SidetapRing
@@ -104,10 +105,10 @@ public enum EngineAssembly {
         if let target = port.network { return try makeNetworkPort(port, target) }
         switch port.kind {
         case .file:
-            let comment = port.comment ?? "\(overrides.version); port \(port.name); sources "
-                + config.sources.map { "\($0.name)" + ($0.guest.map { " (guest \($0))" } ?? "") }.joined(separator: ", ")
             let settings = FilePortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro,
-                                            rotation: port.rotate ?? FileRotation(), sectionComment: comment, timeSource: overrides.timeSource)
+                                            rotation: port.rotate ?? FileRotation(), sectionComment: port.comment,
+                                            provenance: provenance(of: port, config: config, version: overrides.version),
+                                            manifest: port.manifest, timeSource: overrides.timeSource)
             return FilePort(name: port.name, settings: settings)
         case .stream:
             let settings = StreamPortSettings(path: port.path!, format: port.format, precision: port.nanosecond ? .nano : .micro,
@@ -125,6 +126,14 @@ public enum EngineAssembly {
         case .interface, .tap, .vxlan, .gre, .erspan:
             throw EngineError(message: "\(port.location): port '\(port.name)': a \(port.kind.rawValue) port has no network target")
         }
+    }
+
+    /// What a file port records about its packets' origin: every source and its guest, the
+    /// port, the version. `label` stays nil until labels are configured.
+    static func provenance(of port: PortConfig, config: SidetapConfig, version: String, label: String? = nil) -> CaptureProvenance {
+        var guests: [String] = []
+        for guest in config.sources.compactMap(\.guest) where !guests.contains(guest) { guests.append(guest) }
+        return CaptureProvenance(port: port.name, sources: config.sources.map(\.name), guests: guests, label: label, version: version)
     }
 
     /// Builds an interface, TAP or tunnel port; a collector host name is resolved here.

@@ -18,14 +18,8 @@ public enum ChainVerifier {
     /// Verifies log bytes (lines ending in `\n`). `start` is the point the first record
     /// follows: genesis for a whole log, or the last record of a previous segment.
     public static func verify(bytes: [UInt8], expectedHead: ChainHead? = nil, start: ChainHead = .genesis) -> ChainVerification {
-        var lines: [ArraySlice<UInt8>] = []
-        var lineStart = 0
-        for index in bytes.indices where bytes[index] == 0x0A {
-            lines.append(bytes[lineStart..<index])
-            lineStart = index + 1
-        }
-        let torn = lineStart < bytes.count ? bytes[lineStart...] : nil
-        return verify(lines: lines, tornTail: torn, expectedHead: expectedHead, start: start)
+        let split = ChainLines(bytes: bytes)
+        return verify(lines: split.lines, tornTail: split.tornTail, expectedHead: expectedHead, start: start)
     }
 
     /// Verifies complete lines (without newlines); `tornTail` is a final fragment that had no
