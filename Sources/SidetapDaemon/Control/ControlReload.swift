@@ -1,5 +1,6 @@
 import Foundation
 import SidetapControl
+import SidetapLabels
 
 /// `POST /v1/reload`: re-reads the config file and its rules files. An invalid config or rules
 /// file is refused with every error and the running configuration stays. A valid one replaces
@@ -30,7 +31,7 @@ actor ControlReload {
         }
         let policy: AccessPolicy
         do {
-            policy = try AccessPolicy(appliances: config.control.appliances)
+            policy = try AccessPolicy(appliances: config.control.appliances, labels: config.labelAssignment)
         } catch {
             return ReloadOutcome(applied: false, message: "\(path): control.appliances is invalid; the running configuration stays",
                                  errors: ["\(error)"])
@@ -72,6 +73,10 @@ struct PipelineSignature: Sendable, Equatable {
         for port in config.ports {
             structure.append("port \(port.name) \(port.kind.rawValue) \(port.rules) \(port.path ?? "") \(port.rate.map { "\($0)" } ?? "") "
                              + "\(port.network.map { "\($0)" } ?? "") \(port.slice ?? 0) \(port.sample ?? 0) \(port.group ?? "")")
+        }
+        // Labels are enforced by the capture threads, built at start: a change takes effect at the next start.
+        if let labels = config.labelAssignment {
+            structure.append("labels \(labels.encodings) \(labels.sources) \(labels.ports)")
         }
         self.structure = structure
         rules = config.ports.map { (try? String(contentsOfFile: $0.rules, encoding: .utf8)) ?? "<unreadable>" }

@@ -1,5 +1,6 @@
 import Logging
 import SidetapCore
+import SidetapLabels
 import SidetapRing
 import SidetapSelect
 import Synchronization
@@ -143,7 +144,8 @@ public final class Engine: @unchecked Sendable {
                 droppedRingFull: sourceWorkers.reduce(0) { $0 + $1.ringFull[p].value },
                 droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
                 queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence,
-                readers: worker.port.readerStatistics)
+                readers: worker.port.readerStatistics,
+                droppedLabel: sourceWorkers.reduce(0) { $0 + ($1.labelGate?.dropped[p].value ?? 0) })
         }
         return EngineStatistics(sources: sources, ports: ports, elapsedNanos: timeSource.monotonicNanos() - startedAt)
     }

@@ -3,6 +3,7 @@ import Logging
 import SidetapCapture
 import SidetapCore
 import SidetapFlows
+import SidetapLabels
 import SidetapPorts
 import SidetapRing
 import SidetapSelect
@@ -218,13 +219,17 @@ public enum EngineAssembly {
         for port in config.ports { ports.append(try makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull)) }
         try checkOwnOutput(ports: ports, sources: descriptions)
         let ownTraffic = ownTraffic(ports)
+        let labels = config.labelAssignment
         let sourceWorkers = sources.enumerated().map { i, source in
             // A flow table for the control channel's cuts and flow listing (live sources by default).
             let flows = config.flows.tracks(live: config.sources[i].isLive)
                 ? FlowTable(settings: config.flows.settings, source: source.description, sourceIndex: UInt16(i)) : nil
-            return SourceWorker(index: UInt16(i), source: source, rings: rings[i],
-                                selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull,
-                                ownTraffic: ownTraffic, flows: flows)
+            let worker = SourceWorker(index: UInt16(i), source: source, rings: rings[i],
+                                      selector: Selector(rules, flowCacheSize: options.flowCache), waitWhenFull: waitWhenFull,
+                                      ownTraffic: ownTraffic, flows: flows)
+            // Clearances: only ports whose clearance dominates a packet's label receive it.
+            worker.labelGate = labels.map { LabelGate($0, sourceIndex: i) }
+            return worker
         }
         let now = overrides.timeSource.monotonicNanos()
         let portWorkers = config.ports.enumerated().map { p, port in

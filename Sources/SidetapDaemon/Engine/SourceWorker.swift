@@ -1,5 +1,6 @@
 import SidetapCore
 import SidetapFlows
+import SidetapLabels
 import SidetapRing
 import SidetapSelect
 import Synchronization
@@ -40,6 +41,8 @@ final class SourceWorker: @unchecked Sendable {
     let pendingSelector = Atomic<Unmanaged<Selector>?>(nil)
     let stopRequested = Atomic<Bool>(false)
     private(set) var failure: String?
+    /// Clearance enforcement (per-port label drops); nil when the config has no labels.
+    var labelGate: LabelGate?
 
     init(index: UInt16, source: any PacketSource, rings: [PacketRing], selector: Selector, waitWhenFull: Bool, batch: Int = 256,
          ownTraffic: [OwnTraffic] = [], flows: FlowTable? = nil) {
@@ -123,6 +126,7 @@ final class SourceWorker: @unchecked Sendable {
         var selector = self.selector
         let waitWhenFull = self.waitWhenFull
         let flowTable = self.flows
+        let labelGate = self.labelGate
 
         func publishCounters() {
             selector.publishCounters()
@@ -163,6 +167,7 @@ final class SourceWorker: @unchecked Sendable {
                                          wireLength: Int(packet.wireLength), timestampNanos: UInt64(bitPattern: packet.timestampNanos))
                     }
                     var chosen = selector.select(packet, decoded: decoded.pointee, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
+                    if let labelGate { chosen = labelGate.admit(chosen, key: flow.key, hash: hash) }
                     while chosen != 0 {
                         let port = chosen.trailingZeroBitCount
                         chosen &= chosen &- 1
