@@ -49,6 +49,8 @@ extension ConfigParser {
     /// A `label:` or `clearance:` value, read against the encodings.
     func parseLabel(_ node: ConfigNode, _ what: String) throws(ConfigError) -> Label {
         guard let encodings else {
+            // The encodings file's own error is reported; do not repeat it for every label.
+            if labelsInvalid { return Label(classification: 0) }
             throw node.error("'\(what)' needs a label-encodings file: add 'labels: PATH' at the top of the config")
         }
         let text = try node.requireString(what)

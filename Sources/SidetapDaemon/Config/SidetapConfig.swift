@@ -230,6 +230,8 @@ struct ConfigParser {
     let rulesBase: String
     /// The label encodings, once `labels:` has been read.
     var encodings: LabelEncodings?
+    /// True when `labels:` is given but its file is invalid (already reported once).
+    var labelsInvalid = false
 
     init(file: String, base: String, rulesBase: String) {
         self.file = file
@@ -261,6 +263,7 @@ struct ConfigParser {
         if let node = top["labels"] { collect { () throws(ConfigError) in labels = try parseLabels(node) } }
         var parser = self
         parser.encodings = labels?.encodings
+        parser.labelsInvalid = top["labels"] != nil && labels == nil
         return try parser.parseBody(top, labels: labels, errors: errors)
     }
 
