@@ -52,6 +52,7 @@ let package = Package(
         .target(name: "SidetapPorts", dependencies: ["SidetapCore", "CSidetapLinux", "SidetapEvidence"], swiftSettings: hotPath),
         .target(name: "SidetapTraffic", dependencies: ["SidetapCore"], swiftSettings: strict),
         .target(name: "SidetapFlows", dependencies: ["SidetapCore"], swiftSettings: hotPath),
+        .target(name: "SidetapLabels", dependencies: ["SidetapCore"], swiftSettings: hotPath),
         .target(
             name: "SidetapEvidence",
             dependencies: ["SidetapCore", .product(name: "Crypto", package: "swift-crypto")],
@@ -65,7 +66,7 @@ let package = Package(
         .target(
             name: "SidetapControl",
             dependencies: [
-                "SidetapCore", "SidetapEvidence",
+                "SidetapCore", "SidetapEvidence", "SidetapLabels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -81,7 +82,7 @@ let package = Package(
             name: "SidetapDaemon",
             dependencies: [
                 "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapRing", "SidetapSelect",
-                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence",
+                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence", "SidetapLabels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -115,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "SidetapControlTests",
             dependencies: [
-                "SidetapControl", "SidetapCore", "SidetapEvidence", "SidetapTestKit",
+                "SidetapControl", "SidetapCore", "SidetapEvidence", "SidetapTestKit", "SidetapLabels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -126,8 +127,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SidetapFlowsTests", dependencies: ["SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapLabelsTests", dependencies: ["SidetapLabels", "SidetapCore"], swiftSettings: strict),
         .testTarget(name: "SidetapEvidenceTests", dependencies: ["SidetapEvidence", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCutTests", dependencies: ["SidetapCut", "SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
-        .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit", "SidetapControl", "SidetapFlows", "SidetapEvidence"], swiftSettings: strict),
+        .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit", "SidetapControl", "SidetapFlows", "SidetapEvidence", "SidetapLabels"], swiftSettings: strict),
     ]
 )

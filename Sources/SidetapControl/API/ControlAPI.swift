@@ -194,7 +194,7 @@ public struct ControlAPI: Sendable {
         context.notes.set(target: "\(cut.target)")
         var seen: FlowSnapshot?
         if case .flow(let tuple) = cut.target { seen = cuts.seenFlow(tuple) }
-        var facts = ScopeFacts(guest: seen?.guest, addresses: cut.target.addresses)
+        var facts = ScopeFacts(guest: seen?.guest, addresses: cut.target.addresses, source: seen?.source.name)
         if case .network(let network) = cut.target { facts.network = network }
         try require(context, AccessAction.required(for: cut.method), scope: facts)
         let learning = context.who.appliance.map { (access.mode(of: $0.name) ?? $0.mode) == .learning } ?? false

@@ -16,6 +16,8 @@ public struct AccessDenial: Error, Sendable, Hashable, CustomStringConvertible {
         case outOfScope(appliance: String)
         /// The appliance sent requests faster than its rate limit.
         case rateLimited(appliance: String, retryAfterSeconds: Int)
+        /// The appliance's clearance does not dominate the flow's label (both in long names).
+        case notCleared(appliance: String, label: String, clearance: String)
     }
 
     public var reason: Reason
@@ -26,7 +28,7 @@ public struct AccessDenial: Error, Sendable, Hashable, CustomStringConvertible {
     public var status: Int {
         switch reason {
         case .missingToken, .unknownToken, .certificateMismatch: return 401
-        case .actionNotAllowed, .outOfScope: return 403
+        case .actionNotAllowed, .outOfScope, .notCleared: return 403
         case .rateLimited: return 429
         }
     }
@@ -39,6 +41,7 @@ public struct AccessDenial: Error, Sendable, Hashable, CustomStringConvertible {
         case .actionNotAllowed(_, let action): return "this appliance may not perform \(action)"
         case .outOfScope: return "the flow is outside this appliance's scope"
         case .rateLimited(_, let seconds): return "too many requests, retry after \(seconds) s"
+        case .notCleared: return "this appliance is not cleared for the flow's sensitivity label"
         }
     }
 
@@ -49,7 +52,7 @@ public struct AccessDenial: Error, Sendable, Hashable, CustomStringConvertible {
             return [("WWW-Authenticate", "Bearer realm=\"sidetap\"")]
         case .rateLimited(_, let seconds):
             return [("Retry-After", String(seconds))]
-        case .actionNotAllowed, .outOfScope:
+        case .actionNotAllowed, .outOfScope, .notCleared:
             return []
         }
     }
@@ -63,6 +66,8 @@ public struct AccessDenial: Error, Sendable, Hashable, CustomStringConvertible {
         case .actionNotAllowed(let name, let action): return "403 appliance \(name) may not perform \(action)"
         case .outOfScope(let name): return "403 appliance \(name): flow out of scope"
         case .rateLimited(let name, let seconds): return "429 appliance \(name) rate limited, retry after \(seconds) s"
+        case .notCleared(let name, let label, let clearance):
+            return "403 appliance \(name) not cleared for the flow: its label \(label) is not dominated by the clearance \(clearance)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import SidetapCore
+import SidetapLabels
 import Synchronization
 
 /// All appliances and the decisions about them: who a request comes from (`authenticate`),
@@ -16,11 +17,17 @@ public final class AccessPolicy: Sendable {
 
     /// The appliances as configured (modes as at start).
     public let appliances: [ApplianceAccess]
+    /// The labels of guests and flows; nil when labels are not in use.
+    public let labels: LabelAssignment?
     private let clock: any TimeSource
     private let runtime: Mutex<Runtime>
 
-    /// Checks names (non-empty, unique) and certificate fingerprints (64 hex digits).
-    public init(appliances: [ApplianceAccess], clock: any TimeSource = SystemTimeSource.shared) throws(AccessConfigurationError) {
+    /// Checks names (non-empty, unique) and certificate fingerprints (64 hex digits). With
+    /// `labels`, an action on a flow also needs the appliance's clearance to dominate the
+    /// flow's label.
+    public init(appliances: [ApplianceAccess], labels: LabelAssignment? = nil,
+                clock: any TimeSource = SystemTimeSource.shared) throws(AccessConfigurationError) {
+        self.labels = labels
         var seen: Set<String> = []
         for appliance in appliances {
             guard !appliance.name.isEmpty else { throw .emptyName }
@@ -88,6 +95,13 @@ public final class AccessPolicy: Sendable {
         if let scope, !appliance.scope.covers(scope) {
             return AccessDenial(.outOfScope(appliance: appliance.name))
         }
+        if let scope, let labels {
+            let label = labels.label(of: scope)
+            let clearance = appliance.clearance ?? labels.encodings.lowest
+            if !clearance.dominates(label) {
+                return AccessDenial(.notCleared(appliance: appliance.name, label: labels.describe(label), clearance: labels.describe(clearance)))
+            }
+        }
         return nil
     }
 
@@ -126,8 +140,11 @@ public struct ScopeFacts: Sendable, Hashable {
     /// For a block of a whole network: the network, which must lie entirely inside one of the
     /// scope's networks (guests do not cover networks).
     public var network: CIDR?
+    /// The source (capture) the flow was seen on, when known; its label is the flow's floor.
+    public var source: String?
 
-    public init(guest: String?, addresses: [IPAddress], network: CIDR? = nil) {
+    public init(guest: String?, addresses: [IPAddress], network: CIDR? = nil, source: String? = nil) {
+        self.source = source
         self.guest = guest
         self.addresses = addresses
         self.network = network
@@ -145,6 +162,6 @@ extension String {
 extension ScopeFacts {
     /// The scope facts of a flow: its guest and both endpoint addresses.
     public init(flow: FlowSnapshot) {
-        self.init(guest: flow.guest, addresses: [flow.initiator.address, flow.responder.address])
+        self.init(guest: flow.guest, addresses: [flow.initiator.address, flow.responder.address], source: flow.source.name)
     }
 }

@@ -1,4 +1,5 @@
 import SidetapCore
+import SidetapLabels
 
 /// Something an appliance may ask the control API to do.
 public enum AccessAction: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -125,12 +126,16 @@ public struct ApplianceAccess: Sendable, Hashable {
     public var mode: ApplianceMode
     /// Its request rate limit.
     public var rateLimit: RateLimit
+    /// Its clearance when labels are in use: it may act only on flows whose label this
+    /// dominates. Nil is the lowest label of the encodings (fail safe).
+    public var clearance: Label?
 
     public init(
         name: String, tokenDigest: TokenDigest, certificateSHA256: String? = nil,
         actions: Set<AccessAction>, scope: AccessScope, mode: ApplianceMode = .learning,
-        rateLimit: RateLimit = .standard
+        rateLimit: RateLimit = .standard, clearance: Label? = nil
     ) {
+        self.clearance = clearance
         self.name = name
         self.tokenDigest = tokenDigest
         self.certificateSHA256 = certificateSHA256?.lowercased()

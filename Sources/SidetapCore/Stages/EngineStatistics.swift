@@ -43,7 +43,7 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         public var kind: String
         /// Packets offered to the port's rules.
         public var received: UInt64
-        /// Packets its rules accepted.
+        /// Packets its rules accepted and its clearance allowed.
         public var selected: UInt64
         /// Packets written out; also the port's sequence number (the last packet sent is
         /// number `sent`), so an appliance comparing it with what it received sees its gaps.
@@ -65,10 +65,14 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         public var sequence: UInt64?
         /// Socket ports: readers connected, accepted and refused, and packets slow readers skipped.
         public var readers: ReaderStatistics?
+        /// Packets its rules accepted but its clearance does not dominate the label of (a
+        /// policy decision, not a loss: not part of `dropped`). Zero without labels.
+        public var droppedLabel: UInt64
 
         public init(name: String, kind: String, received: UInt64, selected: UInt64, sent: UInt64, sentBytes: UInt64,
                     droppedRingFull: UInt64, droppedRateLimit: UInt64, droppedWriteError: UInt64, queued: Int, lastError: String?,
-                    sequence: UInt64? = nil, readers: ReaderStatistics? = nil) {
+                    sequence: UInt64? = nil, readers: ReaderStatistics? = nil, droppedLabel: UInt64 = 0) {
+            self.droppedLabel = droppedLabel
             self.sequence = sequence
             self.readers = readers
             self.name = name
@@ -84,7 +88,8 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
             self.lastError = lastError
         }
 
-        /// All drops, whatever the reason.
+        /// All packets lost on the way out (ring full, rate limit, write error); label drops
+        /// are counted apart in `droppedLabel`.
         public var dropped: UInt64 { droppedRingFull + droppedRateLimit + droppedWriteError }
     }
 

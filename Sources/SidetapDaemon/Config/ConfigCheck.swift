@@ -70,6 +70,9 @@ public enum ConfigCheck {
                 lines.append("  ok   port \(port.name): \(describe(port))")
             }
         }
+        let labelled = LabelCheck.report(config)
+        lines += labelled.lines
+        warnings += labelled.warnings
         for warning in warnings { lines.append("warning: \(warning)") }
         for error in errors { lines.append("error: \(error)") }
         let noted = warnings.isEmpty ? "" : " (\(warnings.count) warning(s))"

@@ -1,5 +1,6 @@
 import Foundation
 import SidetapControl
+import SidetapLabels
 
 /// The `control:` section: the appliance channel (HTTPS), the audit log, how cuts behave, and
 /// the appliances allowed to ask for them. The local administration socket is
@@ -120,7 +121,7 @@ extension ConfigParser {
     }
 
     func parseAppliance(_ node: ConfigNode) throws(ConfigError) -> ApplianceAccess {
-        let m = try node.requireMapping("an appliance", keys: ["name", "token", "certificate_sha256", "actions", "guests", "networks", "mode", "rate"])
+        let m = try node.requireMapping("an appliance", keys: ["name", "token", "certificate_sha256", "actions", "guests", "networks", "mode", "rate", "clearance"])
         let name = try self.name(m.require("name"), "appliance name")
         let tokenNode = try m.require("token")
         let digest: TokenDigest
@@ -179,8 +180,9 @@ extension ConfigParser {
                 throw n.error("rate: \(error)")
             }
         }
+        let clearance = try m["clearance"].map { n throws(ConfigError) in try parseLabel(n, "clearance") }
         return ApplianceAccess(name: name, tokenDigest: digest, certificateSHA256: certificate, actions: actions,
-                               scope: AccessScope(guests: guests, networks: networks), mode: mode, rateLimit: rate)
+                               scope: AccessScope(guests: guests, networks: networks), mode: mode, rateLimit: rate, clearance: clearance)
     }
 
     func parseHostPort(_ node: ConfigNode) throws(ConfigError) -> (String, Int) {

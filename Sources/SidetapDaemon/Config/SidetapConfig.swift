@@ -1,6 +1,7 @@
 import Foundation
 import SidetapCapture
 import SidetapControl
+import SidetapLabels
 import SidetapPcap
 import SidetapPorts
 import Yams
@@ -18,9 +19,12 @@ public struct SidetapConfig: Sendable {
     public var control: ControlConfig
     /// The per-source flow tables.
     public var flows: FlowsConfig
+    /// The label-encodings file (`labels:`); nil when nothing is labelled.
+    public var labels: LabelsConfig?
 
     public init(file: String, baseDirectory: String, sources: [SourceConfig], ports: [PortConfig], options: EngineOptions,
-                control: ControlConfig = ControlConfig(), flows: FlowsConfig = FlowsConfig()) {
+                control: ControlConfig = ControlConfig(), flows: FlowsConfig = FlowsConfig(), labels: LabelsConfig? = nil) {
+        self.labels = labels
         self.file = file
         self.baseDirectory = baseDirectory
         self.sources = sources
@@ -49,9 +53,16 @@ public struct SourceConfig: Sendable {
     public var location: ConfigLocation
     /// The live interface and its capture settings; nil for a file source.
     public var interface: LiveInterfaceSettings?
+    /// The sensitivity label of the source's packets (`label:`); nil is the lowest label.
+    public var label: Label?
+    /// The address blocks the source's guest owns (`addresses:`): packets to or from them
+    /// carry this source's label too.
+    public var addresses: [AddressBlock]
 
     public init(name: String, file: String, guest: String?, reader: FileReader, location: ConfigLocation,
-                interface: LiveInterfaceSettings? = nil) {
+                interface: LiveInterfaceSettings? = nil, label: Label? = nil, addresses: [AddressBlock] = []) {
+        self.label = label
+        self.addresses = addresses
         self.name = name
         self.file = file
         self.guest = guest
@@ -98,6 +109,8 @@ public struct PortConfig: Sendable {
     public var network: NetworkTarget? = nil
     /// Where a socket port listens (SocketPortConfig.swift); nil for other kinds.
     public var socket: SocketPortTarget? = nil
+    /// The port's clearance (`clearance:`); nil is the lowest label.
+    public var clearance: Label? = nil
 }
 
 /// Token-bucket settings.
@@ -217,6 +230,10 @@ struct ConfigParser {
     let file: String
     let base: String
     let rulesBase: String
+    /// The label encodings, once `labels:` has been read.
+    var encodings: LabelEncodings?
+    /// True when `labels:` is given but its file is invalid (already reported once).
+    var labelsInvalid = false
 
     init(file: String, base: String, rulesBase: String) {
         self.file = file
@@ -240,9 +257,22 @@ struct ConfigParser {
         }
         let top: MappingReader
         do {
-            top = try root.requireMapping("the config", keys: ["sources", "ports", "options", "control", "flows"])
+            top = try root.requireMapping("the config", keys: ["sources", "ports", "options", "control", "flows", "labels"])
         } catch {
             throw ConfigErrors([error])
+        }
+        var labels: LabelsConfig?
+        if let node = top["labels"] { collect { () throws(ConfigError) in labels = try parseLabels(node) } }
+        var parser = self
+        parser.encodings = labels?.encodings
+        parser.labelsInvalid = top["labels"] != nil && labels == nil
+        return try parser.parseBody(top, labels: labels, errors: errors)
+    }
+
+    func parseBody(_ top: MappingReader, labels: LabelsConfig?, errors: [ConfigError]) throws(ConfigErrors) -> SidetapConfig {
+        var errors = errors
+        func collect(_ body: () throws(ConfigError) -> Void) {
+            do { try body() } catch { errors.append(error) }
         }
         var options = EngineOptions()
         if let node = top["options"] { collect { () throws(ConfigError) in options = try parseOptions(node) } }
@@ -264,6 +294,7 @@ struct ConfigParser {
         } catch { errors.append(error) }
         checkUnique(sources.map { ($0.name, $0.location) }, what: "source", into: &errors)
         checkUnique(ports.map { ($0.name, $0.location) }, what: "port", into: &errors)
+        checkAddressOverlaps(sources, into: &errors)
         if errors.isEmpty && sources.isEmpty { errors.append(top.owner.error("'sources' is empty: name at least one source")) }
         if errors.isEmpty && ports.isEmpty { errors.append(top.owner.error("'ports' is empty: name at least one port")) }
         if ports.count > 64 { errors.append(top.owner.error("at most 64 ports are supported, got \(ports.count)")) }
@@ -272,7 +303,8 @@ struct ConfigParser {
                                       message: "options.overflow 'wait' would make interface source '\(live.name)' wait for a port; a live source must drop instead (use 'drop' or 'auto')"))
         }
         guard errors.isEmpty else { throw ConfigErrors(errors) }
-        return SidetapConfig(file: file, baseDirectory: base, sources: sources, ports: ports, options: options, control: control, flows: flows)
+        return SidetapConfig(file: file, baseDirectory: base, sources: sources, ports: ports, options: options, control: control, flows: flows,
+                             labels: labels)
     }
 
     func checkUnique(_ names: [(String, ConfigLocation)], what: String, into errors: inout [ConfigError]) {
@@ -300,7 +332,14 @@ struct ConfigParser {
     static let liveSourceKeys = ["direction", "snaplen", "buffer", "promisc", "immediate", "filter"]
 
     func parseSource(_ node: ConfigNode) throws(ConfigError) -> SourceConfig {
-        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader"] + Self.liveSourceKeys)
+        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader", "label", "addresses"] + Self.liveSourceKeys)
+        var source = try parseSourceKind(node, m)
+        if let l = m["label"] { source.label = try parseLabel(l, "label") }
+        if let a = m["addresses"] { source.addresses = try parseAddresses(a) }
+        return source
+    }
+
+    func parseSourceKind(_ node: ConfigNode, _ m: MappingReader) throws(ConfigError) -> SourceConfig {
         let name = try name(m.require("name"), "source")
         var guest: String? = nil
         if let g = m["guest"] { guest = try self.name(g, "guest") }
@@ -356,7 +395,7 @@ struct ConfigParser {
 
     func parsePort(_ node: ConfigNode) throws(ConfigError) -> PortConfig {
         let m = try node.requireMapping("a port", keys: [
-            "name", "kind", "rules", "path", "format", "precision", "rotate", "rate", "slice", "sample", "group", "comment",
+            "name", "kind", "rules", "path", "format", "precision", "rotate", "rate", "slice", "sample", "group", "comment", "clearance",
             "manifest",
         ] + Self.networkKeys + Self.socketKeys)
         let name = try name(m.require("name"), "port")
@@ -404,9 +443,11 @@ struct ConfigParser {
             guard kind == .file else { throw n.error("only file ports keep a manifest") }
             manifest = try n.requireChoice("manifest", [("on", true), ("off", false), ("true", true), ("false", false)])
         }
+        var clearance: Label? = nil
+        if let c = m["clearance"] { clearance = try parseLabel(c, "clearance") }
         return PortConfig(name: name, kind: kind, rules: rules, path: path, format: format, nanosecond: nanosecond,
                           rotate: rotate, rate: rate, slice: slice, sample: sample, group: group, comment: comment,
-                          manifest: manifest, location: location(node), network: network, socket: socket)
+                          manifest: manifest, location: location(node), network: network, socket: socket, clearance: clearance)
     }
 
     /// `sample: 10` or `sample: 1/10` both keep one flow in ten.

@@ -45,7 +45,7 @@ public enum ControlAssembly {
 
         let access: AccessHolder
         do {
-            access = AccessHolder(try AccessPolicy(appliances: control.appliances))
+            access = AccessHolder(try AccessPolicy(appliances: control.appliances, labels: config.labelAssignment))
         } catch {
             throw Failure(description: "control.appliances: \(error)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import SidetapControl
+import SidetapLabels
 
 /// `POST /v1/reload` and SIGHUP: re-reads the config file and its rules files, and applies
 /// them to the running pipeline at once or not at all.
@@ -37,7 +38,7 @@ actor ControlReload {
         var policy: AccessPolicy?
         if access != nil {
             do {
-                policy = try AccessPolicy(appliances: config.control.appliances)
+                policy = try AccessPolicy(appliances: config.control.appliances, labels: config.labelAssignment)
             } catch {
                 return refuse("\(path): control.appliances is invalid", errors: ["\(error)"])
             }
@@ -46,6 +47,10 @@ actor ControlReload {
         if next.control != running.control {
             return refuse("\(path): the control section changed outside 'appliances'",
                           errors: ["\(path): control listen, tls, audit and cuts apply at the next start only; restart Sidetap to change them"])
+        }
+        if next.labels != running.labels {
+            return refuse("\(path): labels or clearances changed",
+                          errors: ["\(path): the labels file, source labels and port clearances apply at the next start only; restart Sidetap to change them (appliance clearances reload)"])
         }
         var parts: [String] = []
         if let engine {
@@ -83,6 +88,8 @@ struct PipelineSignature: Sendable, Equatable {
     let structure: [String]
     let rules: [String]
     let control: String
+    /// Encodings, source labels and port clearances: a change needs a restart.
+    let labels: String
 
     init(_ config: SidetapConfig) {
         var structure: [String] = []
@@ -93,6 +100,9 @@ struct PipelineSignature: Sendable, Equatable {
             structure.append("port \(port.name) " + Engine.portSettings(port) + " " + Engine.selection(port, text: nil))
         }
         self.structure = structure
+        // Labels are enforced by the capture threads' label gates, built at start.
+        labels = config.labelAssignment.map { "labels \($0.encodings) \($0.sources) \($0.ports)" } ?? ""
+
         rules = config.ports.map { (try? String(contentsOfFile: $0.rules, encoding: .utf8)) ?? "<unreadable>" }
         var fixed = config.control
         fixed.appliances = []

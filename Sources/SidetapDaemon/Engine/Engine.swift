@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SidetapCore
+import SidetapLabels
 import SidetapRing
 import SidetapSelect
 import Synchronization
@@ -218,7 +219,7 @@ public final class Engine: @unchecked Sendable {
             droppedRingFull: worker.droppedRingFull,
             droppedRateLimit: worker.rateLimited.value, droppedWriteError: worker.writeErrors.value + lost,
             queued: worker.queued, lastError: worker.lastError, sequence: worker.port.packetSequence,
-            readers: worker.port.readerStatistics)
+            readers: worker.port.readerStatistics, droppedLabel: worker.droppedLabel)
     }
 
     /// The text of each port's rules file, by port name (unreadable files as a marker).

@@ -4,6 +4,7 @@ import SidetapCapture
 import SidetapCore
 import SidetapEvidence
 import SidetapFlows
+import SidetapLabels
 import SidetapPorts
 import SidetapRing
 import SidetapSelect
@@ -130,9 +131,17 @@ public enum EngineAssembly {
 
     /// What a file port records about its packets' origin: every source and its guest, the
     /// port, the version. `label` stays nil until labels are configured.
-    static func provenance(of port: PortConfig, config: SidetapConfig, version: String, label: String? = nil) -> CaptureProvenance {
+    /// With labels, `label` names each source's label and the port's clearance, e.g.
+    /// "vnet0 PUBLIC, vnet1 SECRET FINANCE; clearance SECRET FINANCE".
+    static func provenance(of port: PortConfig, config: SidetapConfig, version: String) -> CaptureProvenance {
         var guests: [String] = []
         for guest in config.sources.compactMap(\.guest) where !guests.contains(guest) { guests.append(guest) }
+        var label: String?
+        if let labels = config.labelAssignment {
+            let sources = labels.sources.map { "\($0.name) \(labels.describe($0.label))" }.joined(separator: ", ")
+            let clearance = labels.ports.first { $0.name == port.name }.map { labels.describe($0.clearance) } ?? labels.describe(labels.encodings.lowest)
+            label = "\(sources); clearance \(clearance)"
+        }
         return CaptureProvenance(port: port.name, sources: config.sources.map(\.name), guests: guests, label: label, version: version)
     }
 
@@ -228,11 +237,13 @@ public enum EngineAssembly {
         for port in config.ports { ports.append(try makePort(port, config: config, overrides: overrides, waitForReaders: waitWhenFull)) }
         try checkOwnOutput(ports: ports, sources: descriptions)
         let ownTraffic = ownTraffic(ports)
+        let labels = config.labelAssignment
         let sourceWorkers = sources.enumerated().map { i, source in
             // A flow table for the control channel's cuts and flow listing (live sources by default).
             let flows = config.flows.tracks(live: config.sources[i].isLive)
                 ? FlowTable(settings: config.flows.settings, source: source.description, sourceIndex: UInt16(i)) : nil
-            let fanOut = FanOut(epoch: 0, selector: Selector(rules, flowCacheSize: options.flowCache), lanes: lanes[i], ownTraffic: ownTraffic)
+            let fanOut = FanOut(epoch: 0, selector: Selector(rules, flowCacheSize: options.flowCache), lanes: lanes[i], ownTraffic: ownTraffic,
+                                labelGate: FanOut.gate(labels, sourceIndex: i, lanes: lanes[i]))
             return SourceWorker(index: UInt16(i), source: source, fanOut: fanOut, waitWhenFull: waitWhenFull, flows: flows)
         }
         let now = overrides.timeSource.monotonicNanos()

@@ -265,7 +265,8 @@ extension Engine {
         for (s, source) in sourceWorkers.enumerated() {
             let lanes = workers.map { $0.worker.lanes[s] }
             source.replaceFanOut(FanOut(epoch: epoch, selector: Selector(rules, flowCacheSize: config.options.flowCache),
-                                        lanes: lanes, ownTraffic: own))
+                                        lanes: lanes, ownTraffic: own,
+                                        labelGate: FanOut.gate(config.labelAssignment, sourceIndex: s, lanes: lanes)))
         }
         waitForAcknowledgement(epoch)
     }

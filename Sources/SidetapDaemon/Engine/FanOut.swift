@@ -1,5 +1,6 @@
 import SidetapCore
 import SidetapFlows
+import SidetapLabels
 import SidetapRing
 import SidetapSelect
 
@@ -14,6 +15,8 @@ final class Lane: @unchecked Sendable {
     let selected = Counter()
     /// Chosen packets dropped because this ring was full (single writer: the source worker).
     let ringFull = Counter()
+    /// Chosen packets the port's clearance refused (single writer: the source worker's gate).
+    let labelDropped = Counter()
 
     init(ring: PacketRing) {
         self.ring = ring
@@ -31,17 +34,26 @@ final class FanOut: @unchecked Sendable {
     let lanes: [Lane]
     /// Outer packets of the engine's own tunnel and socket ports, dropped before selection.
     let ownTraffic: [OwnTraffic]
+    /// The source's clearance check for these lanes (nil without labels): its port masks
+    /// follow the lanes' order, so every fan-out with other ports gets its own gate.
+    let labelGate: LabelGate?
 
-    init(epoch: UInt64, selector: Selector, lanes: [Lane], ownTraffic: [OwnTraffic]) {
+    init(epoch: UInt64, selector: Selector, lanes: [Lane], ownTraffic: [OwnTraffic], labelGate: LabelGate? = nil) {
         precondition(lanes.count <= 64, "a selector addresses at most 64 ports")
         self.epoch = epoch
         self.selector = selector
         self.lanes = lanes
         self.ownTraffic = ownTraffic
+        self.labelGate = labelGate
+    }
+
+    /// The gate of source `sourceIndex` for `lanes` under `labels`, counting into the lanes.
+    static func gate(_ labels: LabelAssignment?, sourceIndex: Int, lanes: [Lane]) -> LabelGate? {
+        labels.map { LabelGate($0, sourceIndex: sourceIndex, dropCounters: lanes.map(\.labelDropped)) }
     }
 
     /// The same lanes with another selector (a rules-only reload).
     func with(selector: Selector, epoch: UInt64) -> FanOut {
-        FanOut(epoch: epoch, selector: selector, lanes: lanes, ownTraffic: ownTraffic)
+        FanOut(epoch: epoch, selector: selector, lanes: lanes, ownTraffic: ownTraffic, labelGate: labelGate)
     }
 }

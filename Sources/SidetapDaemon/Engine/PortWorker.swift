@@ -70,6 +70,9 @@ final class PortWorker: @unchecked Sendable {
     /// Chosen packets dropped because one of this port's rings was full.
     var droppedRingFull: UInt64 { lanes.reduce(0) { $0 + $1.ringFull.value } }
 
+    /// Chosen packets this port's clearance refused.
+    var droppedLabel: UInt64 { lanes.reduce(0) { $0 + $1.labelDropped.value } }
+
     func run() {
         do {
             try port.open(sources: sources)

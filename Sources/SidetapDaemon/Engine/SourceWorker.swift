@@ -1,5 +1,6 @@
 import SidetapCore
 import SidetapFlows
+import SidetapLabels
 import SidetapRing
 import SidetapSelect
 import Synchronization
@@ -116,6 +117,7 @@ final class SourceWorker: @unchecked Sendable {
         var selector = fanOut.selector
         let waitWhenFull = self.waitWhenFull
         let flowTable = self.flows
+        var labelGate = fanOut.labelGate
 
         func publishCounters() {
             selector.publishCounters()
@@ -132,6 +134,7 @@ final class SourceWorker: @unchecked Sendable {
                 publishCounters()
                 fanOut = next.takeRetainedValue()
                 selector = fanOut.selector
+                labelGate = fanOut.labelGate
                 tables.deallocate()
                 tables = FanOutTables(fanOut)
                 let current = fanOut
@@ -139,6 +142,7 @@ final class SourceWorker: @unchecked Sendable {
                 acknowledgedEpoch.store(fanOut.epoch, ordering: .releasing)
             }
             let selector = selector
+            let labelGate = labelGate
             // Plain copies of the tables for the per-packet closure (pointers, no retains).
             let portCount = tables.portCount
             let ownCount = tables.ownCount
@@ -167,6 +171,7 @@ final class SourceWorker: @unchecked Sendable {
                                          wireLength: Int(packet.wireLength), timestampNanos: UInt64(bitPattern: packet.timestampNanos))
                     }
                     var chosen = selector.select(packet, decoded: decoded.pointee, flow: flow.key, reversed: flow.reversed, hash: hash).rawValue
+                    if let labelGate { chosen = labelGate.admit(chosen, key: flow.key, hash: hash) }
                     while chosen != 0 {
                         let port = chosen.trailingZeroBitCount
                         chosen &= chosen &- 1

@@ -41,7 +41,8 @@ public final class MetricsExporter: Sendable {
                 counter("sidetap_port_selected_total", "Packets the port's rules selected.", labels, port.selected)
                 counter("sidetap_port_sent_packets_total", "Packets the port wrote out.", labels, port.sent)
                 counter("sidetap_port_sent_bytes_total", "Bytes the port wrote out.", labels, port.sentBytes)
-                for (reason, value) in [("ring_full", port.droppedRingFull), ("rate_limit", port.droppedRateLimit), ("write_error", port.droppedWriteError)] {
+                for (reason, value) in [("ring_full", port.droppedRingFull), ("rate_limit", port.droppedRateLimit), ("write_error", port.droppedWriteError),
+                                       ("label", port.droppedLabel)] {
                     counter("sidetap_port_drops_total", "Packets the port dropped, by reason.", labels + [("reason", reason)], value)
                 }
                 gauge("sidetap_port_ring_queued", "Packets waiting in the port's ring.", labels, Double(port.queued))

@@ -21,7 +21,9 @@ public struct StatusLine {
         var parts = ["\(Format.duration(now.elapsedNanos))", "\(Format.count(packets)) pkts", "\(Format.rate(rate))pps"]
         let drops = now.ports.reduce(0) { $0 + $1.dropped }
         let kernel = now.sources.reduce(0) { $0 + $1.kernelDropped }
-        parts.append("drop \(Format.count(drops))" + (kernel > 0 ? " kdrop \(Format.count(kernel))" : ""))
+        let label = now.ports.reduce(0) { $0 + $1.droppedLabel }
+        parts.append("drop \(Format.count(drops))" + (kernel > 0 ? " kdrop \(Format.count(kernel))" : "")
+                     + (label > 0 ? " label \(Format.count(label))" : ""))
         for (i, port) in now.ports.enumerated() {
             let before = previous.map { $0.ports.indices.contains(i) ? $0.ports[i].sent : 0 } ?? 0
             let portRate = Double(port.sent - min(before, port.sent)) / seconds

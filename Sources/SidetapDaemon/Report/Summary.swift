@@ -16,11 +16,14 @@ public enum Summary {
             if let problem = s.problem { lines.append("  \(s.name): \(problem)") }
         }
         lines.append("ports:")
-        var portRows = [["port", "kind", "received", "selected", "sent", "bytes", "ring full", "rate limit", "write error"]]
+        // The label column appears once a clearance has refused a packet (labels in use).
+        let labelled = stats.ports.contains { $0.droppedLabel > 0 }
+        var portRows = [["port", "kind", "received", "selected", "sent", "bytes", "ring full", "rate limit", "write error"]
+            + (labelled ? ["label"] : [])]
         for p in stats.ports {
             portRows.append([p.name, p.kind, Format.count(p.received), Format.count(p.selected), Format.count(p.sent),
                              Format.count(p.sentBytes), Format.count(p.droppedRingFull), Format.count(p.droppedRateLimit),
-                             Format.count(p.droppedWriteError)])
+                             Format.count(p.droppedWriteError)] + (labelled ? [Format.count(p.droppedLabel)] : []))
         }
         lines += table(portRows)
         for p in stats.ports {
