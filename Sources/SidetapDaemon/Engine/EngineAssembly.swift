@@ -57,7 +57,7 @@ public enum EngineAssembly {
         { event in
             let metadata: Logger.Metadata = ["sidetap.source": "\(event.source)", "sidetap.interface": "\(event.interface)"]
             switch event.kind {
-            case .opened: logger.notice("\(event)", metadata: metadata)
+            case .opened, .resolved: logger.notice("\(event)", metadata: metadata)
             case .waiting, .lost, .warning: logger.warning("\(event)", metadata: metadata)
             }
         }
