@@ -33,6 +33,9 @@ public final class GuestSource: PacketSource {
     public let resolveIntervalMilliseconds: Int
     /// Stamped into every delivered packet's `sourceIndex`.
     public let sourceIndex: UInt16
+    /// Interfaces never captured even when the guest has them, with the reason (an output
+    /// port writes to it: capturing it would take the port's output in again).
+    public let excluded: [String: String]
     public var bytesOutliveDelivery: Bool { false }
 
     private let events: (@Sendable (LiveSourceEvent) -> Void)?
@@ -64,7 +67,7 @@ public final class GuestSource: PacketSource {
     /// Prepares a guest source; nothing is looked up until `open()`. Throws when the filter
     /// does not compile for Ethernet (every guest interface is an Ethernet tap or veth).
     public init(capture: LiveInterfaceSettings, name: String, guest: String, resolver: any InterfaceResolver,
-                resolveIntervalMilliseconds: Int = 2000, sourceIndex: UInt16 = 0,
+                resolveIntervalMilliseconds: Int = 2000, sourceIndex: UInt16 = 0, excluded: [String: String] = [:],
                 events: (@Sendable (LiveSourceEvent) -> Void)? = nil) throws(LiveSourceError) {
         if let filter = capture.filter {
             do {
@@ -77,6 +80,7 @@ public final class GuestSource: PacketSource {
         self.resolver = resolver
         self.resolveIntervalMilliseconds = max(10, resolveIntervalMilliseconds)
         self.sourceIndex = sourceIndex
+        self.excluded = excluded
         self.events = events
         self.description = SourceDescription(name: name, guest: guest, linkType: .ethernet, snaplen: capture.snaplen,
                                              timestampDigits: 9, origin: resolver.subject, interface: nil)
@@ -184,8 +188,9 @@ public final class GuestSource: PacketSource {
                     children.append(try makeChild(name))
                     added.append(name)
                 } catch {
-                    refused[name] = "\(error)"
-                    report(.warning, interface: name, "guest \(guest)'s interface \(name) cannot be captured: \(error)")
+                    let reason = (error as? LiveSourceError)?.reason ?? "\(error)"
+                    refused[name] = reason
+                    report(.warning, interface: name, "guest \(guest)'s interface \(name) is not captured: \(reason)")
                 }
             }
             children.sort { (wanted.firstIndex(of: $0.settings.interface) ?? 0) < (wanted.firstIndex(of: $1.settings.interface) ?? 0) }
@@ -236,6 +241,7 @@ public final class GuestSource: PacketSource {
     }
 
     private func makeChild(_ interface: String) throws -> LiveInterfaceSource {
+        if let reason = excluded[interface] { throw LiveSourceError(interface: interface, reason: reason) }
         var settings = capture
         settings.interface = interface
         let name = description.name

@@ -39,7 +39,8 @@ public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// One packet source: a capture file (`file:`) or a live interface (`interface:`).
+/// One packet source: a capture file (`file:`), a live interface (`interface:`), or a libvirt
+/// guest's interfaces (`guest:` alone).
 public struct SourceConfig: Sendable {
     public var name: String
     /// Capture file (pcap or pcapng), absolute; empty for an interface source.
@@ -50,18 +51,22 @@ public struct SourceConfig: Sendable {
     /// The live interface and its capture settings; nil for a file source.
     public var interface: LiveInterfaceSettings?
 
+    /// The libvirt guest this source follows; nil for file and interface sources.
+    public var libvirt: GuestSourceConfig?
+
     public init(name: String, file: String, guest: String?, reader: FileReader, location: ConfigLocation,
-                interface: LiveInterfaceSettings? = nil) {
+                interface: LiveInterfaceSettings? = nil, libvirt: GuestSourceConfig? = nil) {
         self.name = name
         self.file = file
         self.guest = guest
         self.reader = reader
         self.location = location
         self.interface = interface
+        self.libvirt = libvirt
     }
 
-    /// True for a live interface source.
-    public var isLive: Bool { interface != nil }
+    /// True for a live source (an interface or a guest's interfaces).
+    public var isLive: Bool { interface != nil || libvirt != nil }
 }
 
 /// The kinds of output port this build has.
@@ -298,13 +303,21 @@ struct ConfigParser {
     static let liveSourceKeys = ["direction", "snaplen", "buffer", "promisc", "immediate", "filter"]
 
     func parseSource(_ node: ConfigNode) throws(ConfigError) -> SourceConfig {
-        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader"] + Self.liveSourceKeys)
+        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader", "libvirt"] + Self.liveSourceKeys)
         let name = try name(m.require("name"), "source")
         var guest: String? = nil
         if let g = m["guest"] { guest = try self.name(g, "guest") }
+        if let l = m["libvirt"], m["file"] != nil || m["interface"] != nil || guest == nil {
+            throw l.error("'libvirt' applies to a source that follows a guest ('guest' without 'file' or 'interface'); source '\(name)' does not")
+        }
         switch (m["file"], m["interface"]) {
         case (nil, nil):
-            throw node.error("source '\(name)' needs either 'file' (a capture file) or 'interface' (a live interface)")
+            guard let guest else {
+                throw node.error("source '\(name)' needs 'file' (a capture file), 'interface' (a live interface) or 'guest' (a libvirt guest's interfaces)")
+            }
+            if let r = m["reader"] { throw r.error("'reader' applies to file sources only; source '\(name)' follows guest \(guest)") }
+            return SourceConfig(name: name, file: "", guest: guest, reader: .auto, location: location(node),
+                                libvirt: try parseGuestSource(guest: guest, m))
         case (_?, let interface?):
             throw interface.error("source '\(name)' has both 'file' and 'interface'; give exactly one")
         case (nil, let interface?):
@@ -326,7 +339,13 @@ struct ConfigParser {
               interface != ".", interface != ".." else {
             throw interfaceNode.error("interface '\(interface)' is not a Linux interface name (1 to 15 characters, no '/', ':' or spaces), or 'any'")
         }
-        var settings = LiveInterfaceSettings(interface: interface)
+        return try parseLiveKeys(LiveInterfaceSettings(interface: interface), m)
+    }
+
+    /// The optional capture keys of a live source (direction, snaplen, buffer, promisc,
+    /// immediate, filter) over `settings`.
+    func parseLiveKeys(_ settings: LiveInterfaceSettings, _ m: MappingReader) throws(ConfigError) -> LiveInterfaceSettings {
+        var settings = settings
         if let d = m["direction"] {
             settings.direction = try d.requireChoice("direction", CaptureDirection.allCases.map { ($0.rawValue, $0) })
         }
