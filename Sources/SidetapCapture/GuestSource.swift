@@ -196,19 +196,22 @@ public final class GuestSource: PacketSource {
             children.sort { (wanted.firstIndex(of: $0.settings.interface) ?? 0) < (wanted.firstIndex(of: $1.settings.interface) ?? 0) }
             let now = children.map(\.settings.interface)
             current.withLock { $0 = now }
+            let membershipChanged = !added.isEmpty || !closed.isEmpty
             if wanted.isEmpty {
                 setState("guest \(guest) is running without an interface on this host")
+                if !closed.isEmpty { changeCount.add() }
                 if changed {
                     problem.set("guest \(guest) is running without an interface on this host")
-                    report(.waiting, interface: "", "guest \(guest) is running but has no interface with a host device; waiting")
+                    let closing = closed.isEmpty ? "" : "; closed \(closed.joined(separator: ", "))"
+                    report(.waiting, interface: "", "guest \(guest) is running but has no interface with a host device\(closing); waiting")
                 }
-            } else if changed || !added.isEmpty || !closed.isEmpty {
+            } else if changed || membershipChanged {
                 let list = now.isEmpty ? "nothing" : now.joined(separator: ", ")
                 setState("guest \(guest): capturing \(list)")
                 var message = "capturing \(list)"
                 if !closed.isEmpty { message += " (closed \(closed.joined(separator: ", ")))" }
-                let wasDown: Bool = switch applied { case .unavailable?: true; default: false }
-                if !before.isEmpty || wasDown || !closed.isEmpty {
+                let wasDown: Bool = switch applied { case .unavailable?, .interfaces([])?: true; default: false }
+                if (membershipChanged && !before.isEmpty) || wasDown {
                     changeCount.add()
                     problem.set("guest \(guest) changed: now capturing \(list)" + (closed.isEmpty ? "" : ", no longer \(closed.joined(separator: ", "))"))
                 }

@@ -122,7 +122,7 @@ struct GuestSourceFollowTests {
         var capture = LiveInterfaceSettings(interface: "")
         capture.filter = "tcp port"
         #expect(throws: LiveSourceError.self) {
-            try GuestSource(capture: capture, name: "web", guest: "web01", resolver: ScriptedResolver(.interfaces([])))
+            _ = try GuestSource(capture: capture, name: "web", guest: "web01", resolver: ScriptedResolver(.interfaces([])))
         }
     }
 }
