@@ -210,7 +210,11 @@ public final class GuestSource: PacketSource {
                 setState("guest \(guest): capturing \(list)")
                 var message = "capturing \(list)"
                 if !closed.isEmpty { message += " (closed \(closed.joined(separator: ", ")))" }
-                let wasDown: Bool = switch applied { case .unavailable?, .interfaces([])?: true; default: false }
+                let wasDown: Bool = switch applied {
+                case .unavailable?: true
+                case .interfaces(let earlier)?: earlier.isEmpty
+                default: false
+                }
                 if (membershipChanged && !before.isEmpty) || wasDown {
                     changeCount.add()
                     problem.set("guest \(guest) changed: now capturing \(list)" + (closed.isEmpty ? "" : ", no longer \(closed.joined(separator: ", "))"))
