@@ -1,6 +1,7 @@
 import Foundation
 import SidetapCapture
 import SidetapDaemon
+import SidetapPcap
 import SidetapTestKit
 import Testing
 
@@ -117,7 +118,7 @@ import Testing
             try run(["-n", space, "addr", "add", "10.77.76.\(11 + i)/24", "dev", "eth0"])
             try run(["-n", space, "link", "set", "eth0", "up"])
         }
-        func ping(from space: String) -> String {
+        @Sendable func ping(from space: String) -> String {
             (try? ExternalTool.run(ip, ["netns", "exec", space, "ping", "-n", "-c", "5", "-i", "0.05", "-W", "2", "10.77.76.13"], timeout: 30).stdout) ?? "ping failed"
         }
 
