@@ -139,7 +139,7 @@ import Testing
         let traffic = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var outputs: [String] = []
         DispatchQueue.global().async {
-            usleep(2_500_000)
+            usleep(3_000_000)
             outputs.append(ping(from: "stvirtd-g1"))
             try? GuestNode.write(dir + "/node.xml", [("web01", true, ["stvirtdB"])])
             usleep(1_500_000)
@@ -148,7 +148,7 @@ import Testing
             traffic.signal()
         }
         let result = try ExternalTool.run(TestSupport.sidetapExecutable, ["run", dir + "/run.yaml"], directory: dir,
-                                          interruptAfter: 8, timeout: 40)
+                                          interruptAfter: 10, timeout: 40)
         #expect(traffic.wait(timeout: .now() + 20) == .success)
         #expect(outputs.count == 3 && outputs.allSatisfy { $0.contains("5 received") }, "\(outputs)")
         #expect(result.status == 0, "sidetap run: \(result.stderr)")
