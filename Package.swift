@@ -43,10 +43,17 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
         .target(name: "CSidetapLinux"),
         .target(name: "SidetapCore", swiftSettings: hotPath),
         .target(name: "SidetapPcap", dependencies: ["CPcap", "SidetapCore"], swiftSettings: strict),
         .target(name: "SidetapCapture", dependencies: ["SidetapCore", "SidetapPcap", "CSidetapLinux"], swiftSettings: hotPath),
+        // libvirt guests: resolves a domain to its interfaces (the only importer of CLibvirt).
+        .target(name: "SidetapLibvirt", dependencies: ["CLibvirt", "SidetapCapture"], swiftSettings: strict),
         .target(name: "SidetapRing", dependencies: ["SidetapCore"], swiftSettings: hotPath),
         .target(name: "SidetapSelect", dependencies: ["SidetapCore", "SidetapPcap"], swiftSettings: hotPath),
         .target(name: "SidetapPorts", dependencies: ["SidetapCore", "CSidetapLinux", "SidetapEvidence"], swiftSettings: hotPath),
@@ -81,7 +88,7 @@ let package = Package(
         .target(
             name: "SidetapDaemon",
             dependencies: [
-                "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapRing", "SidetapSelect",
+                "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapLibvirt", "SidetapRing", "SidetapSelect",
                 "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence", "SidetapLabels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -109,6 +116,7 @@ let package = Package(
         .testTarget(name: "SidetapCoreTests", dependencies: ["SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapPcapTests", dependencies: ["SidetapPcap", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCaptureTests", dependencies: ["SidetapCapture", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapLibvirtTests", dependencies: ["SidetapLibvirt", "SidetapCapture", "SidetapCore", "SidetapPcap", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapRingTests", dependencies: ["SidetapRing", "SidetapCore"], swiftSettings: strict),
         .testTarget(name: "SidetapSelectTests", dependencies: ["SidetapSelect", "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapPortsTests", dependencies: ["SidetapPorts", "SidetapCore", "SidetapEvidence", "SidetapTestKit"], swiftSettings: strict),

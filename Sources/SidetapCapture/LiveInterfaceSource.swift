@@ -302,6 +302,12 @@ public final class LiveInterfaceSource: PacketSource {
     /// Delivers up to `limit` packets, waiting at most about 100 ms for them; `.idle` when none
     /// came (also while the interface is gone), `.endOfInput` only after `stop()`.
     public func poll(limit: Int, _ deliver: (CapturedPacket) -> Void) throws -> SourcePoll {
+        poll(limit: limit, waitMilliseconds: Self.pollMilliseconds, deliver)
+    }
+
+    /// `poll` waiting at most `waitMilliseconds` (0: not at all); a `GuestSource` polls its
+    /// interfaces this way after waiting on all of them at once (`selectableDescriptors`).
+    func poll(limit: Int, waitMilliseconds: Int, _ deliver: (CapturedPacket) -> Void) -> SourcePoll {
         if stopRequested.load(ordering: .acquiring) { return .endOfInput }
         if captures.isEmpty {
             let now = Self.monotonicNanos()
@@ -315,15 +321,15 @@ public final class LiveInterfaceSource: PacketSource {
             if captures.isEmpty {
                 let remaining = Int((nextAttemptNanos - Self.monotonicNanos()) / 1_000_000)
                 let readiness = LiveCapture.wait(for: [], wakeDescriptor: wake.readDescriptor,
-                                                 timeoutMilliseconds: min(max(remaining, 1), Self.pollMilliseconds))
+                                                 timeoutMilliseconds: min(max(remaining, 1), waitMilliseconds))
                 if readiness.woken { wake.drain() }
                 return stopRequested.load(ordering: .acquiring) ? .endOfInput : .idle
             }
         }
         var count = read(limit: limit, deliver)
         if count == 0 && !captures.isEmpty {
-            var timeout = Self.pollMilliseconds
-            if let held = heldTimestamp {
+            var timeout = waitMilliseconds
+            if let held = heldTimestamp, timeout > 0 {
                 let age = Self.realtimeNanos() - held
                 timeout = min(timeout, max(1, Int((holdbackNanos - age) / 1_000_000) + 1))
             }
@@ -343,6 +349,21 @@ public final class LiveInterfaceSource: PacketSource {
         guard count > 0 else { return .idle }
         delivered.add(UInt64(count))
         return .delivered(count)
+    }
+
+    /// The descriptors that become readable when packets wait (none while the interface is
+    /// being waited for); for a caller that waits on several sources at once.
+    var selectableDescriptors: [Int32] { captures.map(\.selectableDescriptor) }
+
+    /// How long a caller waiting on `selectableDescriptors` may sleep before this source needs
+    /// a `poll` anyway: a held packet of the in/out merge, or the next re-open attempt.
+    var pollDeadlineMilliseconds: Int {
+        if captures.isEmpty {
+            return min(Self.pollMilliseconds, max(1, Int((nextAttemptNanos - Self.monotonicNanos()) / 1_000_000) + 1))
+        }
+        guard let held = heldTimestamp else { return Self.pollMilliseconds }
+        let age = Self.realtimeNanos() - held
+        return min(Self.pollMilliseconds, max(1, Int((holdbackNanos - age) / 1_000_000) + 1))
     }
 
     private var heldTimestamp: Int64? {

@@ -12,12 +12,14 @@ public struct LiveSourceEvent: Sendable, Hashable, CustomStringConvertible {
         case lost
         /// libpcap activated with a warning (PCAP_WARNING_*), or a similar non-fatal note.
         case warning
+        /// A guest source found its guest's interfaces (again, or changed) and captures them.
+        case resolved
     }
 
     public var kind: Kind
     /// The source's name.
     public var source: String
-    /// The interface.
+    /// The interface; empty for an event about a whole guest (`GuestSource`).
     public var interface: String
     /// The reason or details, in words.
     public var message: String
@@ -29,7 +31,10 @@ public struct LiveSourceEvent: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "source \(source) (interface \(interface)): \(kind.rawValue): \(message)" }
+    public var description: String {
+        interface.isEmpty ? "source \(source): \(kind.rawValue): \(message)"
+            : "source \(source) (interface \(interface)): \(kind.rawValue): \(message)"
+    }
 }
 
 /// A live source that cannot be set up at all (no permission, a filter that does not compile).

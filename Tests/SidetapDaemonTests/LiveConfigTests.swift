@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func aSourceNeedsExactlyOneOfFileAndInterface() {
-        expectError("  - name: s\n    guest: g", line: 2, containing: "source 's' needs either 'file' (a capture file) or 'interface' (a live interface)")
+        expectError("  - name: s", line: 2, containing: "source 's' needs 'file' (a capture file), 'interface' (a live interface) or 'guest' (a libvirt guest's interfaces)")
         expectError("  - name: s\n    file: a.pcap\n    interface: vnet0", line: 4, containing: "source 's' has both 'file' and 'interface'; give exactly one")
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import SidetapCapture
 import SidetapCore
+import SidetapLibvirt
 import SidetapPcap
 import SidetapPorts
 import SidetapSelect
@@ -35,6 +36,13 @@ public enum ConfigCheck {
             for (source, settings) in zip(sources, config.sources) {
                 let d = source.description
                 descriptions.append(d)
+                if let guest = settings.libvirt {
+                    let (line, warning) = describeGuest(d, guest)
+                    lines.append(line)
+                    if let warning { warnings.append("\(settings.location): source '\(settings.name)': \(warning)") }
+                    source.close()
+                    continue
+                }
                 if let live = settings.interface {
                     let (line, warning) = describeLive(d, live, source: source)
                     lines.append(line)
@@ -98,6 +106,44 @@ public enum ConfigCheck {
         }
         let mark = warning == nil ? "ok  " : "warn"
         return ("  \(mark) source \(d.name): interface \(live.interface), \(state) (" + parts.joined(separator: ", ") + ")", warning)
+    }
+
+    /// The report line of a guest source: the domain's state and current interfaces, looked
+    /// up now. A guest that is down, not defined or cannot be looked up is a warning, not an
+    /// error: the source follows it and captures once it runs.
+    static func describeGuest(_ d: SourceDescription, _ guest: GuestSourceConfig) -> (String, String?) {
+        let resolver = LibvirtGuestResolver(domain: guest.domain, uri: guest.uri)
+        let live = guest.capture
+        var parts = ["\(d.linkType)", "snaplen \(d.snaplen)", "direction \(live.direction.rawValue)", "buffer \(live.bufferBytes >> 20) MiB each"]
+        parts.append(live.immediate ? "immediate (TPACKET_V2)" : "TPACKET_V3, \(live.blockTimeoutMilliseconds) ms blocks")
+        if live.promiscuous { parts.append("promiscuous") }
+        if let filter = live.filter { parts.append("filter '\(filter)'") }
+        parts.append("looked up every \(Format.duration(Int64(guest.pollMilliseconds) * 1_000_000))")
+        let subject = "guest \(guest.domain) on \(guest.uri)"
+        let state: String
+        var warning: String? = nil
+        do {
+            if let snapshot = try resolver.lookup() {
+                let targets = snapshot.captureTargets
+                if !snapshot.state.hasInterfaces {
+                    state = "\(snapshot.state)"
+                    warning = "\(subject) is \(snapshot.state) now; the source will capture its interfaces once it runs"
+                } else if targets.isEmpty {
+                    state = "\(snapshot.state), no interface with a host device"
+                    warning = "\(subject) has no interface with a host device now; the source waits for one"
+                } else {
+                    state = "\(snapshot.state), interfaces " + targets.map { "\($0) (\(InterfaceState.of($0)))" }.joined(separator: ", ")
+                }
+            } else {
+                state = "not defined"
+                warning = "\(subject) is not defined now; the source will capture once it is defined and runs"
+            }
+        } catch {
+            state = "not looked up"
+            warning = "cannot look up \(subject) now (\(error)); the source keeps trying"
+        }
+        let mark = warning == nil ? "ok  " : "warn"
+        return ("  \(mark) source \(d.name): \(subject), \(state) (" + parts.joined(separator: ", ") + ")", warning)
     }
 
     static func describe(_ port: PortConfig) -> String {

@@ -43,7 +43,8 @@ public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 }
 
-/// One packet source: a capture file (`file:`) or a live interface (`interface:`).
+/// One packet source: a capture file (`file:`), a live interface (`interface:`), or a libvirt
+/// guest's interfaces (`guest:` alone).
 public struct SourceConfig: Sendable {
     public var name: String
     /// Capture file (pcap or pcapng), absolute; empty for an interface source.
@@ -59,8 +60,12 @@ public struct SourceConfig: Sendable {
     /// carry this source's label too.
     public var addresses: [AddressBlock]
 
+    /// The libvirt guest this source follows; nil for file and interface sources.
+    public var libvirt: GuestSourceConfig?
+
     public init(name: String, file: String, guest: String?, reader: FileReader, location: ConfigLocation,
-                interface: LiveInterfaceSettings? = nil, label: Label? = nil, addresses: [AddressBlock] = []) {
+                interface: LiveInterfaceSettings? = nil, label: Label? = nil, addresses: [AddressBlock] = [],
+                libvirt: GuestSourceConfig? = nil) {
         self.label = label
         self.addresses = addresses
         self.name = name
@@ -69,10 +74,11 @@ public struct SourceConfig: Sendable {
         self.reader = reader
         self.location = location
         self.interface = interface
+        self.libvirt = libvirt
     }
 
-    /// True for a live interface source.
-    public var isLive: Bool { interface != nil }
+    /// True for a live source (an interface or a guest's interfaces).
+    public var isLive: Bool { interface != nil || libvirt != nil }
 }
 
 /// The kinds of output port this build has.
@@ -332,7 +338,7 @@ struct ConfigParser {
     static let liveSourceKeys = ["direction", "snaplen", "buffer", "promisc", "immediate", "filter"]
 
     func parseSource(_ node: ConfigNode) throws(ConfigError) -> SourceConfig {
-        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader", "label", "addresses"] + Self.liveSourceKeys)
+        let m = try node.requireMapping("a source", keys: ["name", "file", "interface", "guest", "reader", "libvirt", "label", "addresses"] + Self.liveSourceKeys)
         var source = try parseSourceKind(node, m)
         if let l = m["label"] { source.label = try parseLabel(l, "label") }
         if let a = m["addresses"] { source.addresses = try parseAddresses(a) }
@@ -343,9 +349,17 @@ struct ConfigParser {
         let name = try name(m.require("name"), "source")
         var guest: String? = nil
         if let g = m["guest"] { guest = try self.name(g, "guest") }
+        if let l = m["libvirt"], m["file"] != nil || m["interface"] != nil || guest == nil {
+            throw l.error("'libvirt' applies to a source that follows a guest ('guest' without 'file' or 'interface'); source '\(name)' does not")
+        }
         switch (m["file"], m["interface"]) {
         case (nil, nil):
-            throw node.error("source '\(name)' needs either 'file' (a capture file) or 'interface' (a live interface)")
+            guard let guest else {
+                throw node.error("source '\(name)' needs 'file' (a capture file), 'interface' (a live interface) or 'guest' (a libvirt guest's interfaces)")
+            }
+            if let r = m["reader"] { throw r.error("'reader' applies to file sources only; source '\(name)' follows guest \(guest)") }
+            return SourceConfig(name: name, file: "", guest: guest, reader: .auto, location: location(node),
+                                libvirt: try parseGuestSource(guest: guest, m))
         case (_?, let interface?):
             throw interface.error("source '\(name)' has both 'file' and 'interface'; give exactly one")
         case (nil, let interface?):
@@ -367,7 +381,13 @@ struct ConfigParser {
               interface != ".", interface != ".." else {
             throw interfaceNode.error("interface '\(interface)' is not a Linux interface name (1 to 15 characters, no '/', ':' or spaces), or 'any'")
         }
-        var settings = LiveInterfaceSettings(interface: interface)
+        return try parseLiveKeys(LiveInterfaceSettings(interface: interface), m)
+    }
+
+    /// The optional capture keys of a live source (direction, snaplen, buffer, promisc,
+    /// immediate, filter) over `settings`.
+    func parseLiveKeys(_ settings: LiveInterfaceSettings, _ m: MappingReader) throws(ConfigError) -> LiveInterfaceSettings {
+        var settings = settings
         if let d = m["direction"] {
             settings.direction = try d.requireChoice("direction", CaptureDirection.allCases.map { ($0.rawValue, $0) })
         }

@@ -5,6 +5,7 @@ import SidetapCore
 import SidetapEvidence
 import SidetapFlows
 import SidetapLabels
+import SidetapLibvirt
 import SidetapPorts
 import SidetapRing
 import SidetapSelect
@@ -39,7 +40,9 @@ public enum EngineAssembly {
         var problems: [String] = []
         for (i, s) in config.sources.enumerated() {
             do {
-                if let live = s.interface {
+                if let guest = s.libvirt {
+                    sources.append(try makeGuestSource(guest, config: s, sourceIndex: UInt16(i), excluded: portDevices(config), logger: logger))
+                } else if let live = s.interface {
                     sources.append(try LiveInterfaceSource(settings: live, name: s.name, guest: s.guest, sourceIndex: UInt16(i),
                                                            events: liveEventLogger(logger)))
                 } else {
@@ -53,13 +56,39 @@ public enum EngineAssembly {
         return sources
     }
 
+    /// A source that follows a libvirt guest's interfaces (looked up when it opens).
+    /// Interfaces of the guest that a port writes to are never captured (`excluded`), as
+    /// `checkOwnOutput` refuses for a fixed interface.
+    static func makeGuestSource(_ guest: GuestSourceConfig, config: SourceConfig, sourceIndex: UInt16,
+                                excluded: [String: String] = [:], logger: Logger) throws(LiveSourceError) -> GuestSource {
+        try GuestSource(capture: guest.capture, name: config.name, guest: config.guest ?? guest.domain,
+                        resolver: LibvirtGuestResolver(domain: guest.domain, uri: guest.uri),
+                        resolveIntervalMilliseconds: guest.pollMilliseconds, sourceIndex: sourceIndex, excluded: excluded,
+                        events: liveEventLogger(logger))
+    }
+
+    /// The interfaces and TAP devices that output ports write to, with the reason not to
+    /// capture them.
+    static func portDevices(_ config: SidetapConfig) -> [String: String] {
+        var devices: [String: String] = [:]
+        for port in config.ports {
+            switch port.network {
+            case .interface(let name)?, .tap(let name)?:
+                devices[name] = "port '\(port.name)' writes to it: capturing it would take the port's own output in again"
+            default:
+                break
+            }
+        }
+        return devices
+    }
+
     /// Logs a live source's state changes: losing or waiting for an interface is a warning,
     /// capturing (again) is a notice.
     static func liveEventLogger(_ logger: Logger) -> @Sendable (LiveSourceEvent) -> Void {
         { event in
             let metadata: Logger.Metadata = ["sidetap.source": "\(event.source)", "sidetap.interface": "\(event.interface)"]
             switch event.kind {
-            case .opened: logger.notice("\(event)", metadata: metadata)
+            case .opened, .resolved: logger.notice("\(event)", metadata: metadata)
             case .waiting, .lost, .warning: logger.warning("\(event)", metadata: metadata)
             }
         }

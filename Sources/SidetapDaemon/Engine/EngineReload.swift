@@ -62,6 +62,7 @@ extension Engine {
     /// A source's identity for comparison: everything but its place in the file.
     static func sourceSettings(_ source: SourceConfig) -> String {
         "\(source.name)|\(source.file)|\(source.guest ?? "")|\(source.reader)|\(String(describing: source.interface))"
+            + "|\(String(describing: source.libvirt))"
     }
 
     /// The differences between the running config and `next` that only a restart applies:

@@ -1,0 +1,3 @@
+// libvirt for Swift: the public client API and its error API (libvirt-dev).
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
