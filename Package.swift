@@ -43,6 +43,11 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
+        .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev"])]
+        ),
         .target(name: "CSidetapLinux"),
         .target(name: "SidetapCore", swiftSettings: hotPath),
         .target(name: "SidetapPcap", dependencies: ["CPcap", "SidetapCore"], swiftSettings: strict),
@@ -59,7 +64,7 @@ let package = Package(
         ),
         .target(
             name: "SidetapCut",
-            dependencies: ["SidetapCore", "CSidetapLinux", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SidetapCore", "CSidetapLinux", "CNftables", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -81,7 +86,7 @@ let package = Package(
             name: "SidetapDaemon",
             dependencies: [
                 "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapRing", "SidetapSelect",
-                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence",
+                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence", "CSidetapLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
