@@ -56,7 +56,7 @@ public final class NftablesBlocker: TrafficBlocker {
     /// Creates (or repairs) both tables without adding a block; idempotent.
     public func install() throws {
         try serial.withLock { _ in
-            command().apply(ruleset.install(), operation: "install nftables tables \(tableName)")
+            try command().apply(ruleset.install(), operation: "install nftables tables \(tableName)")
         }
     }
 
@@ -68,7 +68,7 @@ public final class NftablesBlocker: TrafficBlocker {
         try serial.withLock { _ in
             let text = ruleset.install() + ruleset.add(elements, ttlSeconds: ttlSeconds)
             do {
-                command().apply(text, operation: "block \(target)")
+                try command().apply(text, operation: "block \(target)")
             } catch CutError.failed(let operation, let reason) where reason.contains("interval overlaps") {
                 throw CutError.failed(operation: operation, reason: "the network overlaps a different network that is already blocked (nftables interval sets hold no overlapping ranges); unblock that one first")
             }
@@ -97,7 +97,7 @@ public final class NftablesBlocker: TrafficBlocker {
     /// Deletes both of Sidetap's tables (every block with them); other tables are untouched.
     public func removeAll() throws {
         try serial.withLock { _ in
-            command().apply(ruleset.deleteTables(), operation: "remove nftables tables \(tableName)")
+            try command().apply(ruleset.deleteTables(), operation: "remove nftables tables \(tableName)")
         }
     }
 

@@ -68,7 +68,7 @@ struct NftablesCommand: Sendable {
         }
         defer { nft_ctx_free(context) }
         if json {
-            nft_ctx_output_set_flags(context, UInt32(NFT_CTX_OUTPUT_JSON.rawValue | NFT_CTX_OUTPUT_NUMERIC_ALL.rawValue))
+            nft_ctx_output_set_flags(context, UInt32(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_ALL))
         }
         guard nft_ctx_buffer_output(context) == 0, nft_ctx_buffer_error(context) == 0 else {
             return .failure(CutError.failed(operation: operation, reason: "libnftables could not buffer its output"))
