@@ -170,7 +170,7 @@ import Testing
         let process = try lab.startSidetap(config: dir + "/c.yaml")
         let threads = try lab.droppedThreads(process)
         Self.expectEveryThread(threads, kept: .none)
-        #expect(lab.log.contains("running as nobody") && lab.log.contains("without any capability"), "\(lab.log)")
+        #expect(lab.log.contains("running as nobody") && lab.log.contains("keeping no capability"), "\(lab.log)")
         // What Sidetap created belongs to the user; the control socket still answers.
         #expect(Self.owner(socket) == Self.nobody)
         #expect(Self.owner(dir + "/run") == Self.nobody)

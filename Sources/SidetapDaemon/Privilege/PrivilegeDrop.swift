@@ -134,7 +134,7 @@ public struct PrivilegeDrop: Sendable {
     /// Logs the plan: one line per kept capability with its reason, or that none is kept.
     public func logPlan(_ logger: Logger) {
         if plan.grants.isEmpty {
-            logger.notice("least privilege: running as \(user) without any capability")
+            logger.notice("least privilege: dropping to \(user) once everything is open, keeping no capability")
         }
         for grant in plan.grants {
             logger.notice("least privilege: keeping \(grant.capability.name.uppercased()) because \(grant.reason)")
