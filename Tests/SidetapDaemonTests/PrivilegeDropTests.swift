@@ -50,10 +50,25 @@ import Testing
             let fd = open(path, O_RDWR)
             guard fd >= 0 else { throw TestFailure("open \(path): \(errno)") }
             fifoWriters.append(fd)
-            // Classic pcap, microseconds, version 2.4, snaplen 65535, Ethernet.
-            var header: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]
-            guard write(fd, &header, header.count) == header.count else { throw TestFailure("write \(path)") }
+            try writeHeader(fd)
             return path
+        }
+
+        /// Classic pcap, microseconds, version 2.4, snaplen 65535, Ethernet.
+        private func writeHeader(_ fd: Int32) throws {
+            var header: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]
+            guard write(fd, &header, header.count) == header.count else { throw TestFailure("write to a pipe: \(errno)") }
+        }
+
+        /// Sidetap reads a file source's header twice (a probe while building, then the real
+        /// open at start): once the probe has drained the pipe, the header goes in again.
+        private func feedSecondHeaders() throws {
+            for fd in fifoWriters {
+                var queued: Int32 = 0
+                let drained = wait(seconds: 60) { ioctl(fd, 0x541B /* FIONREAD */, &queued) == 0 && queued == 0 }
+                guard drained else { throw TestFailure("sidetap never read the pipe's header: \(log)") }
+                try writeHeader(fd)
+            }
         }
 
         /// Ends every pipe's input: a Sidetap reading them finishes and exits.
@@ -81,6 +96,7 @@ import Testing
             process.standardInput = FileHandle.nullDevice
             try process.run()
             processes.append(process)
+            try feedSecondHeaders()
             return process
         }
 
@@ -100,7 +116,7 @@ import Testing
             let dropped = wait(seconds: 120) { log.contains("least privilege: running as") || !process.isRunning }
             guard dropped, process.isRunning else { throw TestFailure("sidetap did not report the drop: \(log)") }
             let threads = try ThreadCredentials.all(pid: process.processIdentifier)
-            guard threads.count > 1 else { throw TestFailure("only \(threads.count) thread(s) read from /proc/\(process.processIdentifier)") }
+            guard threads.filter({ !$0.hasExited }).count > 1 else { throw TestFailure("only \(threads.count) thread(s) read from /proc/\(process.processIdentifier)") }
             return threads
         }
 
@@ -134,7 +150,12 @@ import Testing
     /// Every thread runs as nobody with exactly `kept`: nothing inheritable or ambient,
     /// permitted = effective = kept, bounding set within kept, no_new_privs.
     static func expectEveryThread(_ threads: [ThreadCredentials], kept: CapabilitySet, sourceLocation: SourceLocation = #_sourceLocation) {
-        for thread in threads {
+        let running = threads.filter { !$0.hasExited }
+        #expect(running.count > 1, "threads: \(threads)", sourceLocation: sourceLocation)
+        // Only the main thread may have ended (dispatch_main ends it; the process lives on).
+        #expect(threads.filter(\.hasExited).allSatisfy { thread in threads.allSatisfy { thread.thread <= $0.thread } },
+                "\(threads.filter(\.hasExited))", sourceLocation: sourceLocation)
+        for thread in running {
             #expect(thread.uids == [nobody, nobody, nobody, nobody], "\(thread)", sourceLocation: sourceLocation)
             #expect(thread.gids == [nobody, nobody, nobody, nobody], "\(thread)", sourceLocation: sourceLocation)
             #expect(thread.inheritable == .none, "\(thread)", sourceLocation: sourceLocation)

@@ -77,6 +77,9 @@ import Testing
     @Test func threadStatusIsParsedAndCompared() throws {
         let thread = try #require(ThreadCredentials(thread: 4250, status: Self.status))
         #expect(thread.name == "sidetap-port")
+        #expect(thread.state == "S" && !thread.hasExited)
+        let zombie = try #require(ThreadCredentials(thread: 1, status: Self.status.replacingOccurrences(of: "S (sleeping)", with: "Z (zombie)")))
+        #expect(zombie.hasExited)
         #expect(thread.uids == [65534, 65534, 65534, 65534])
         #expect(thread.groups == [65534])
         #expect(thread.permitted == CapabilitySet([.netRaw]))

@@ -112,8 +112,8 @@ public struct PrivilegeDrop: Sendable {
         return try verify()
     }
 
-    /// Reads every thread of this process from /proc and throws naming the first that is not
-    /// exactly as planned.
+    /// Reads every running thread of this process from /proc and throws naming the first that
+    /// is not exactly as planned. Threads that have ended (zombies) are skipped.
     public func verify() throws(Failure) -> [ThreadCredentials] {
         let threads: [ThreadCredentials]
         do {
@@ -121,8 +121,10 @@ public struct PrivilegeDrop: Sendable {
         } catch {
             throw Failure(description: "cannot read /proc/self/task to check the drop: \(error)")
         }
-        guard !threads.isEmpty else { throw Failure(description: "no thread could be read from /proc/self/task") }
-        for thread in threads {
+        guard threads.contains(where: { !$0.hasExited }) else { throw Failure(description: "no running thread could be read from /proc/self/task") }
+        // A thread that has ended (the main thread, once dispatch_main ended it) runs nothing;
+        // the glibc and signal broadcasts cannot reach it and need not.
+        for thread in threads where !thread.hasExited {
             let problems = thread.differences(uid: user.uid, gid: user.gid, kept: plan.kept)
             if !problems.isEmpty {
                 throw Failure(description: "after the drop, thread \(thread.thread) (\(thread.name)) still has \(problems.joined(separator: ", "))")

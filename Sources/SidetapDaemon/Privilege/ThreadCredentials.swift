@@ -10,6 +10,8 @@ public struct ThreadCredentials: Hashable, Sendable, CustomStringConvertible {
     public var thread: Int
     /// The thread's name (`Name:`).
     public var name: String
+    /// The state letter (`State: S (sleeping)` is `S`).
+    public var state: String
     /// Real, effective, saved and filesystem user ids (`Uid:`).
     public var uids: [UInt32]
     /// Real, effective, saved and filesystem group ids (`Gid:`).
@@ -44,6 +46,7 @@ public struct ThreadCredentials: Hashable, Sendable, CustomStringConvertible {
               let noNewPrivileges = fields["NoNewPrivs"].flatMap({ Int($0.filter { !$0.isWhitespace }) }) else { return nil }
         self.thread = thread
         self.name = fields["Name"].map { String($0.drop { $0 == " " || $0 == "\t" }) } ?? ""
+        self.state = fields["State"].flatMap { $0.first { $0 != " " && $0 != "\t" } }.map(String.init) ?? "?"
         self.uids = uids
         self.gids = gids
         self.groups = numbers("Groups") ?? []
@@ -54,6 +57,11 @@ public struct ThreadCredentials: Hashable, Sendable, CustomStringConvertible {
         self.ambient = ambient
         self.noNewPrivileges = noNewPrivileges == 1
     }
+
+    /// True for a thread that has ended but is still listed: a zombie (`Z`), such as the main
+    /// thread after `dispatch_main` ended it while the process lives on. It runs nothing, and
+    /// /proc shows the credentials it had when it ended.
+    public var hasExited: Bool { state == "Z" || state == "X" }
 
     /// Every thread of process `pid` (`nil`: this process), read from /proc. Threads that end
     /// while being read are left out. Throws when the task directory cannot be listed.
@@ -83,7 +91,7 @@ public struct ThreadCredentials: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "thread \(thread) (\(name)): Uid \(uids.map(String.init).joined(separator: " ")), Gid \(gids.map(String.init).joined(separator: " ")), "
+        "thread \(thread) (\(name), \(state)): Uid \(uids.map(String.init).joined(separator: " ")), Gid \(gids.map(String.init).joined(separator: " ")), "
             + "CapInh \(inheritable.hex) CapPrm \(permitted.hex) CapEff \(effective.hex) CapBnd \(bounding.hex) CapAmb \(ambient.hex), NoNewPrivs \(noNewPrivileges ? 1 : 0)"
     }
 }
