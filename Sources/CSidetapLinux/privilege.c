@@ -32,6 +32,11 @@ enum { ACK_PENDING = 0, ACK_DONE = 1, ACK_GONE = 2 };
 static pthread_mutex_t dropLock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int currentStep;
 static unsigned long long keepMask;
+// The target ids, for a thread glibc's own setxid broadcast skips (see runStep).
+static uid_t targetUID;
+static gid_t targetGID;
+static const gid_t *targetGroups;
+static int targetGroupCount;
 static int lastCapability;
 // Threads signalled in the current step; the handler finds its own slot by thread id.
 static pid_t targets[MAX_THREADS];
@@ -54,6 +59,14 @@ static int runStep(int step) {
         }
         if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0UL, 0UL, 0UL) != 0 && errno != EINVAL) return errno;
         return 0;
+    }
+    // glibc's setgroups/setresgid/setresuid skip a thread it marks as exiting, such as the main
+    // thread that dispatch_main parked in pthread_exit's key destructors (sigsuspend forever):
+    // it still runs signal handlers, so it is switched here with the raw, per-thread calls.
+    if ((uid_t)syscall(SYS_getuid) != targetUID || (gid_t)syscall(SYS_getgid) != targetGID) {
+        if (syscall(SYS_setgroups, (size_t)targetGroupCount, targetGroups) != 0) return errno;
+        if (syscall(SYS_setresgid, targetGID, targetGID, targetGID) != 0) return errno;
+        if (syscall(SYS_setresuid, targetUID, targetUID, targetUID) != 0) return errno;
     }
     struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
     struct __user_cap_data_struct data[2];
@@ -275,10 +288,14 @@ int CSidetapLinux_dropPrivileges(unsigned int uid, unsigned int gid, const unsig
         pthread_mutex_unlock(&dropLock);
         return -1;
     }
+    gid_t list[groupCount > 0 ? groupCount : 1];
+    for (int i = 0; i < groupCount; i++) list[i] = (gid_t)groups[i];
+    targetUID = uid;
+    targetGID = gid;
+    targetGroups = list;
+    targetGroupCount = groupCount;
     int status = broadcast(STEP_PREPARE, signal, timeoutMilliseconds, error, errorSize);
     if (status == 0) {
-        gid_t list[groupCount > 0 ? groupCount : 1];
-        for (int i = 0; i < groupCount; i++) list[i] = (gid_t)groups[i];
         if (setgroups((size_t)groupCount, list) != 0) {
             setError(error, errorSize, "%s", "setgroups", errno);
             status = -1;
