@@ -14,7 +14,6 @@ import Testing
         let directory = TestSupport.temporaryDirectory("privilege")
         private var namespaces: [String] = []
         private var processes: [Process] = []
-        private var fifoWriters: [Int32] = []
 
         static let ip = FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip"
 
@@ -40,41 +39,6 @@ import Testing
             try ip(["-n", namespace("peer"), "addr", "add", "10.77.72.2/24", "dev", "eth0"])
             try ip(["-n", namespace("cap"), "link", "set", "v0", "up"])
             try ip(["-n", namespace("peer"), "link", "set", "eth0", "up"])
-        }
-
-        /// A named pipe holding a pcap header, kept open for writing (so the reader never sees
-        /// its end) until `closeFIFOs`.
-        func pcapFIFO(_ name: String) throws -> String {
-            let path = directory + "/" + name
-            guard mkfifo(path, 0o600) == 0 else { throw TestFailure("mkfifo \(path): \(errno)") }
-            let fd = open(path, O_RDWR)
-            guard fd >= 0 else { throw TestFailure("open \(path): \(errno)") }
-            fifoWriters.append(fd)
-            try writeHeader(fd)
-            return path
-        }
-
-        /// Classic pcap, microseconds, version 2.4, snaplen 65535, Ethernet.
-        private func writeHeader(_ fd: Int32) throws {
-            var header: [UInt8] = [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]
-            guard write(fd, &header, header.count) == header.count else { throw TestFailure("write to a pipe: \(errno)") }
-        }
-
-        /// Sidetap reads a file source's header twice (a probe while building, then the real
-        /// open at start): once the probe has drained the pipe, the header goes in again.
-        private func feedSecondHeaders() throws {
-            for fd in fifoWriters {
-                var queued: Int32 = 0
-                let drained = wait(seconds: 60) { ioctl(fd, 0x541B /* FIONREAD */, &queued) == 0 && queued == 0 }
-                guard drained else { throw TestFailure("sidetap never read the pipe's header: \(log)") }
-                try writeHeader(fd)
-            }
-        }
-
-        /// Ends every pipe's input: a Sidetap reading them finishes and exits.
-        func closeFIFOs() {
-            for fd in fifoWriters { close(fd) }
-            fifoWriters.removeAll()
         }
 
         /// `sidetap run --user nobody CONFIG` (inside namespace `inside` when given), output
@@ -134,7 +98,6 @@ import Testing
         }
 
         func cleanup() {
-            closeFIFOs()
             for process in processes where process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
