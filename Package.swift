@@ -48,6 +48,11 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev"])]
+        ),
         .target(name: "CSidetapLinux"),
         .target(name: "SidetapCore", swiftSettings: hotPath),
         .target(name: "SidetapPcap", dependencies: ["CPcap", "SidetapCore"], swiftSettings: strict),
@@ -67,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "SidetapCut",
-            dependencies: ["SidetapCore", "CSidetapLinux", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SidetapCore", "CSidetapLinux", "CNftables", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .target(
@@ -89,7 +94,7 @@ let package = Package(
             name: "SidetapDaemon",
             dependencies: [
                 "SidetapCore", "SidetapPcap", "SidetapCapture", "SidetapLibvirt", "SidetapRing", "SidetapSelect",
-                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence", "SidetapLabels",
+                "SidetapPorts", "SidetapTraffic", "SidetapControl", "SidetapFlows", "SidetapCut", "SidetapEvidence", "SidetapLabels", "CSidetapLinux",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -4,7 +4,9 @@
 set -euo pipefail
 # openssl and python3: the control-channel tests make certificates and hold real TCP connections.
 # libvirt-dev: guest sources look libvirt domains up (its test driver serves the tests; no daemon).
-packages=(libpcap-dev libvirt-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3)
+# libnftables-dev: nftables blocks are sent in-process (after the privilege drop no child
+# process could get the capability to run nft).
+packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,7 +8,7 @@ import Testing
     static let a = IPAddress("10.77.42.1")!, b = IPAddress("10.77.42.2")!
 
     @Test func prefixLengthsOutsideTheFamilyRangeAreErrors() throws {
-        let blocker = try NftablesBlocker(nftPath: "/nonexistent/nft")
+        let blocker = try NftablesBlocker()
         for (address, length) in [("10.77.42.2", 33), ("10.77.42.2", -1), ("fd77:42::2", 129), ("fd77:42::2", -5)] {
             let target = BlockTarget.network(IPAddress(address)!, prefixLength: length)
             #expect(throws: CutError.self) { try blocker.block(target, ttlSeconds: 5) }
@@ -22,19 +22,19 @@ import Testing
     }
 
     @Test func ttlMustBePositiveAndAtMostAYear() throws {
-        let blocker = try NftablesBlocker(nftPath: "/nonexistent/nft")
+        let blocker = try NftablesBlocker()
         for ttl in [0, -3, BlockElements.maximumTTL + 1] {
             #expect(throws: CutError.self) { try blocker.block(.network(Self.b, prefixLength: 32), ttlSeconds: ttl) }
         }
     }
 
-    @Test func missingNftIsAClearError() throws {
-        let blocker = try NftablesBlocker(nftPath: "/nonexistent/nft")
+    @Test func missingNamespaceIsAClearError() throws {
+        let blocker = try NftablesBlocker(namespace: "stpriv-no-such-namespace")
         do {
             try blocker.block(.network(Self.b, prefixLength: 32), ttlSeconds: 5)
-            Issue.record("block without nft did not throw")
+            Issue.record("block in a missing namespace did not throw")
         } catch let error as CutError {
-            #expect(error.description.contains("nftables is not installed"), "\(error)")
+            #expect(error.description.contains("stpriv-no-such-namespace does not exist"), "\(error)")
         }
     }
 

@@ -44,4 +44,26 @@ int CSidetapLinux_sendFrames(int fd, const void *const *frames, const unsigned *
 /// to the device driver directly (setsockopt PACKET_QDISC_BYPASS). Returns 0, or -1 with errno.
 int CSidetapLinux_bypassQdisc(int fd);
 
+/// Drops the whole process, every thread, to user `uid`, group `gid` and the `groupCount`
+/// supplementary `groups`, keeping only the capabilities whose bits are set in `keep`
+/// (bit n = capability n) as permitted and effective; inheritable and ambient sets empty,
+/// the bounding set reduced to `keep`, and no_new_privs set.
+///
+/// Capabilities, keep-caps, the ambient and bounding sets and no_new_privs belong to each
+/// thread, so the per-thread steps run in every thread: the caller's directly, every other
+/// thread's from a signal handler (tgkill to each thread in /proc/self/task; the handler
+/// makes raw syscalls only), and the caller waits up to `timeoutMilliseconds` for every
+/// thread to answer. setgroups/setresgid/setresuid go through glibc, which applies them to
+/// every thread itself. Threads started during the drop are found by listing the threads
+/// again until no new one appears.
+///
+/// Returns 0, or -1 with a message in `error` (`errorSize` bytes); after a failure the
+/// process may be partly dropped and must exit.
+int CSidetapLinux_dropPrivileges(unsigned int uid, unsigned int gid, const unsigned int *groups, int groupCount,
+                                 unsigned long long keep, int timeoutMilliseconds, char *error, int errorSize);
+
+/// Enters the network namespace whose file is `path` (for example /run/netns/NAME) on the
+/// calling thread only (open + setns CLONE_NEWNET). Returns 0, or -1 with errno set.
+int CSidetapLinux_enterNetworkNamespace(const char *path);
+
 #endif

@@ -23,24 +23,23 @@ import Synchronization
 /// - VLAN-tagged frames crossing a bridge are not matched (the bridge family sees them as
 ///   802.1Q, not IP).
 ///
-/// `nft` runs directly (`nft -f -` with the text on standard input, `nft -j` for listings),
-/// never through a shell; every element is built from typed values. Calls are serialized.
+/// Commands go through libnftables in-process (`NftablesCommand`): no `nft` program and no
+/// shell, so a block still works after `sidetap run --user` dropped every capability but
+/// CAP_NET_ADMIN. Every element is built from typed values. Calls are serialized.
 public final class NftablesBlocker: TrafficBlocker {
     /// The name of both tables.
     public let tableName: String
     /// The network namespace the rules go into (nil: the caller's own).
     public let namespace: String?
-    private let explicitNftPath: String?
-    private let timeout: Double
     private let ruleset: NftablesRuleset
     private let serial = Mutex(())
 
     /// A blocker using tables named `tableName` (letters, digits, `_`; up to 32 characters,
-    /// starting with a letter), inside network namespace `namespace` when given (run through
-    /// `ip netns exec`), with `nft` at `nftPath` (default: found in /usr/sbin, /sbin, /usr/bin,
-    /// /bin). Nothing is installed until the first block. Throws `CutError.failed` for an
-    /// invalid table or namespace name.
-    public init(tableName: String = "sidetap", namespace: String? = nil, nftPath: String? = nil, timeout: Double = 10) throws {
+    /// starting with a letter), inside network namespace `namespace` when given (a name under
+    /// /run/netns, as `ip netns add` makes; entering it needs CAP_SYS_ADMIN). Nothing is
+    /// installed until the first block. Throws `CutError.failed` for an invalid table or
+    /// namespace name.
+    public init(tableName: String = "sidetap", namespace: String? = nil) throws {
         guard Self.isValidTableName(tableName) else {
             throw CutError.failed(operation: "nftables blocker", reason: "table name \"\(tableName)\" is not 1–32 letters, digits or _ starting with a letter")
         }
@@ -49,13 +48,8 @@ public final class NftablesBlocker: TrafficBlocker {
                 throw CutError.failed(operation: "nftables blocker", reason: "namespace name \"\(namespace)\" is not 1–64 letters, digits, _, - or .")
             }
         }
-        guard timeout > 0 else {
-            throw CutError.failed(operation: "nftables blocker", reason: "timeout \(timeout) s is not positive")
-        }
         self.tableName = tableName
         self.namespace = namespace
-        self.explicitNftPath = nftPath
-        self.timeout = timeout
         self.ruleset = NftablesRuleset(tableName: tableName)
     }
 
@@ -85,7 +79,7 @@ public final class NftablesBlocker: TrafficBlocker {
     public func unblock(_ target: BlockTarget) throws {
         let elements = try BlockElements(target)
         try serial.withLock { _ in
-            let nft = try command()
+            let nft = command()
             let present = try tables(nft)
             let families = NftablesRuleset.families.filter { present.contains("\($0) \(tableName)") }
             guard !families.isEmpty else { return }
@@ -112,7 +106,7 @@ public final class NftablesBlocker: TrafficBlocker {
     /// Flows come back in canonical order with VLAN 0xFFFF; networks with host bits cleared.
     public func activeBlocks() throws -> [(target: BlockTarget, secondsLeft: Int)] {
         try serial.withLock { _ in
-            try listing(try command())
+            try listing(command())
         }
     }
 
@@ -146,8 +140,8 @@ public final class NftablesBlocker: TrafficBlocker {
         try NftablesListing.tables(nft.json(["list", "tables"], operation: "list tables"))
     }
 
-    private func command() throws -> NftablesCommand {
-        NftablesCommand(nftPath: try NftablesCommand.locateNft(explicitNftPath), namespace: namespace, timeout: timeout)
+    private func command() -> NftablesCommand {
+        NftablesCommand(namespace: namespace)
     }
 
     static func isValidTableName(_ name: String) -> Bool {

@@ -1,104 +1,85 @@
+import CNftables
+import CSidetapLinux
 import Foundation
+import Synchronization
 
-/// Runs the `nft` program directly (no shell): ruleset text goes to `nft -f -` on standard
-/// input, listings come back from `nft -j …` on standard output. Inside a network namespace
-/// the program is `ip netns exec NAME nft …`. A failure becomes `CutError.failed` carrying
-/// nft's own message.
+/// Sends nftables commands in-process through libnftables (the library the `nft` program is
+/// built on): ruleset text is one atomic transaction, as with `nft -f`, and listings come back
+/// as nft's JSON, as with `nft -j -n`. Nothing is executed: a child process would get no
+/// capabilities after Sidetap's privilege drop (no ambient capabilities are kept), while this
+/// process keeps CAP_NET_ADMIN when blocks are configured.
+///
+/// Inside a network namespace the command runs on a short-lived thread that has entered the
+/// namespace (`setns` changes only the calling thread's namespace, and needs CAP_SYS_ADMIN).
+/// A failure becomes `CutError.failed` carrying libnftables' own message.
 struct NftablesCommand: Sendable {
-    /// Path of the `nft` executable.
-    let nftPath: String
-    /// The network namespace to run in, or nil for the caller's own.
+    /// The network namespace to run in (a name under /run/netns), or nil for the caller's own.
     let namespace: String?
-    /// Seconds before a hung `nft` is terminated.
-    let timeout: Double
 
-    /// Where `nft` and `ip` are looked for when no path is given.
-    static let nftCandidates = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft", "/bin/nft"]
-    static let ipCandidates = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
-
-    /// The most ruleset text one call sends (below the 64 KiB Linux pipe buffer).
+    /// The most ruleset text one call sends.
     static let maximumInput = 60_000
 
-    /// Finds `nft`, or throws a clear error when nftables is not installed.
-    static func locateNft(_ explicit: String?) throws -> String {
-        let candidates = explicit.map { [$0] } ?? nftCandidates
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw CutError.failed(operation: "nft",
-                                  reason: "nftables is not installed: no executable nft at \(candidates.joined(separator: ", "))")
-        }
-        return found
-    }
+    /// libnftables keeps process-wide state (symbol tables, its parser): one call at a time.
+    private static let serial = Mutex(())
 
-    /// Applies ruleset text in one atomic transaction (`nft -f -`).
+    /// Applies ruleset text in one atomic transaction (`nft -f`).
     func apply(_ ruleset: String, operation: String) throws {
-        _ = try run(["-f", "-"], input: ruleset, operation: operation)
+        _ = try run(ruleset, json: false, operation: operation)
     }
 
-    /// Runs `nft -j -n ARGUMENTS` and returns its JSON output.
+    /// Runs a listing command (`ARGUMENTS` as words, e.g. `list tables`) and returns nft's
+    /// numeric JSON output (`nft -j -n`).
     func json(_ arguments: [String], operation: String) throws -> Data {
-        try run(["-j", "-n"] + arguments, input: nil, operation: operation)
+        try run(arguments.joined(separator: " "), json: true, operation: operation)
     }
 
-    private func run(_ arguments: [String], input: String?, operation: String) throws -> Data {
-        let process = Process()
-        if let namespace {
-            guard let ip = Self.ipCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-                throw CutError.failed(operation: operation, reason: "iproute2 (ip) is not installed, needed to enter namespace \(namespace)")
+    private func run(_ text: String, json: Bool, operation: String) throws -> Data {
+        guard text.utf8.count <= Self.maximumInput else {
+            throw CutError.failed(operation: operation, reason: "ruleset text of \(text.utf8.count) bytes exceeds \(Self.maximumInput)")
+        }
+        guard let namespace else {
+            return try Self.serial.withLock { _ in try Self.execute(text, json: json, operation: operation).get() }
+        }
+        let path = "/run/netns/" + namespace
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CutError.failed(operation: operation, reason: "network namespace \(namespace) does not exist (no \(path))")
+        }
+        final class Outcome: @unchecked Sendable { var result: Result<Data, CutError>? }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            if CSidetapLinux_enterNetworkNamespace(path) != 0 {
+                outcome.result = .failure(CutError.failed(operation: operation, reason: "cannot enter network namespace \(namespace): \(String(cString: strerror(errno)))"))
+            } else {
+                outcome.result = Self.serial.withLock { _ in Self.execute(text, json: json, operation: operation) }
             }
-            process.executableURL = URL(fileURLWithPath: ip)
-            process.arguments = ["netns", "exec", namespace, nftPath] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: nftPath)
-            process.arguments = arguments
+            done.signal()
         }
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        // The whole input goes into the pipe before nft starts: it fits the pipe buffer (checked),
-        // and no write can then meet a closed reader and raise SIGPIPE if nft exits early.
-        let writer = stdin.fileHandleForWriting
-        if let input {
-            let bytes = Data(input.utf8)
-            guard bytes.count <= Self.maximumInput else {
-                throw CutError.failed(operation: operation, reason: "ruleset text of \(bytes.count) bytes exceeds \(Self.maximumInput)")
-            }
-            try? writer.write(contentsOf: bytes)
-        }
-        try? writer.close()
-        do {
-            try process.run()
-        } catch {
-            throw CutError.failed(operation: operation, reason: "cannot start \(nftPath): \(error)")
-        }
-        final class Collected: @unchecked Sendable { var data = Data() }
-        let out = Collected(), err = Collected()
-        let readers = DispatchGroup()
-        readers.enter()
-        DispatchQueue.global().async { out.data = stdout.fileHandleForReading.readDataToEndOfFile(); readers.leave() }
-        readers.enter()
-        DispatchQueue.global().async { err.data = stderr.fileHandleForReading.readDataToEndOfFile(); readers.leave() }
+        thread.name = "sidetap-nft"
+        thread.start()
+        done.wait()
+        return try outcome.result!.get()
+    }
 
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while process.isRunning {
-            if Date() > deadline {
-                process.terminate()
-                timedOut = true
-                break
-            }
-            usleep(2_000)
+    /// One libnftables call on the calling thread, in its network namespace.
+    private static func execute(_ text: String, json: Bool, operation: String) -> Result<Data, CutError> {
+        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+            return .failure(CutError.failed(operation: operation, reason: "libnftables could not create a context"))
         }
-        process.waitUntilExit()
-        readers.wait()
-        if timedOut {
-            throw CutError.failed(operation: operation, reason: "nft did not finish within \(timeout) s")
+        defer { nft_ctx_free(context) }
+        if json {
+            nft_ctx_output_set_flags(context, UInt32(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_ALL))
         }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let message = String(decoding: err.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            let status = process.terminationReason == .exit ? "exit status \(process.terminationStatus)" : "signal \(process.terminationStatus)"
-            throw CutError.failed(operation: operation, reason: message.isEmpty ? "nft ended with \(status)" : "nft (\(status)): \(message)")
+        guard nft_ctx_buffer_output(context) == 0, nft_ctx_buffer_error(context) == 0 else {
+            return .failure(CutError.failed(operation: operation, reason: "libnftables could not buffer its output"))
         }
-        return out.data
+        let status = nft_run_cmd_from_buffer(context, text)
+        let output = nft_ctx_get_output_buffer(context).map { String(cString: $0) } ?? ""
+        let errors = (nft_ctx_get_error_buffer(context).map { String(cString: $0) } ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard status == 0 else {
+            return .failure(CutError.failed(operation: operation, reason: errors.isEmpty ? "libnftables failed (status \(status))" : "nftables: \(errors)"))
+        }
+        return .success(Data(output.utf8))
     }
 }

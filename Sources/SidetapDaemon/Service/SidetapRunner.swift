@@ -10,8 +10,13 @@ import UnixSignals
 /// reloads, the terminal status line, and the final summary. Used by `sidetap run` and `sidetap replay`.
 public enum SidetapRunner {
     /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
-    /// statistics after every port has flushed and closed.
-    public static func run(engine: Engine, showStatus: Bool, control: ControlAssembly.Plane? = nil, logger: Logger) async throws -> EngineStatistics {
+    /// statistics after every port has flushed and closed. With `privilege`, the process
+    /// drops to its user once the engine has started and the control listeners are bound.
+    public static func run(engine: Engine, showStatus: Bool, control: ControlAssembly.Plane? = nil,
+                           privilege: PrivilegeDrop? = nil, logger: Logger) async throws -> EngineStatistics {
+        if let privilege {
+            try privilege.prepareControlDirectory(socketPath: control?.server.socketPath)
+        }
         try engine.start()
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
             service: EngineService(engine: engine), successTerminationBehavior: .gracefullyShutdownGroup,
@@ -31,6 +36,12 @@ public enum SidetapRunner {
         if let reload = control?.reload ?? engine.fileReload() {
             services.append(.init(service: ReloadSignalService(reload: reload, logger: logger), successTerminationBehavior: .ignore,
                                   failureTerminationBehavior: .ignore, serviceName: "reload-signal"))
+        }
+        if let privilege {
+            let owned = [control?.server.socketPath].compactMap { $0 } + privilege.ownedPaths
+            services.append(.init(service: PrivilegeDropService(drop: privilege, socketPath: control?.server.socketPath,
+                                                                tls: control?.server.tls, handOverPaths: owned, logger: logger),
+                                  successTerminationBehavior: .ignore, serviceName: "privilege"))
         }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
