@@ -21,6 +21,8 @@ public final class Engine: @unchecked Sendable {
     private var threads: [WorkerThread] = []
     private let startedAt: Int64
     private let stopping = Atomic<Bool>(false)
+    /// The rules in force and every source's selector counters (a rules reload replaces both).
+    private let ruleCounters: Mutex<(rules: CompiledRuleSet, counters: [SelectorCounters])>
 
     init(sourceWorkers: [SourceWorker], portWorkers: [PortWorker], rules: CompiledRuleSet, timeSource: any TimeSource, logger: Logger) {
         self.sourceWorkers = sourceWorkers
@@ -29,6 +31,7 @@ public final class Engine: @unchecked Sendable {
         self.timeSource = timeSource
         self.logger = logger
         self.startedAt = timeSource.monotonicNanos()
+        self.ruleCounters = Mutex((rules, sourceWorkers.map(\.selector.counters)))
     }
 
     /// Opens every port on its worker thread, then starts the sources. Throws (and stops
@@ -103,10 +106,19 @@ public final class Engine: @unchecked Sendable {
     public func reloadRules(_ config: SidetapConfig) throws(EngineError) {
         let descriptions = sourceWorkers.map(\.description)
         let compiled = try EngineAssembly.compileRules(config, sources: descriptions)
-        for worker in sourceWorkers {
-            worker.replaceSelector(Selector(compiled, flowCacheSize: config.options.flowCache))
-        }
+        let selectors = sourceWorkers.map { _ in Selector(compiled, flowCacheSize: config.options.flowCache) }
+        ruleCounters.withLock { $0 = (compiled, selectors.map(\.counters)) }
+        for (worker, selector) in zip(sourceWorkers, selectors) { worker.replaceSelector(selector) }
     }
+
+    /// Per-rule packet counts of the rules in force, summed over the sources, for metrics.
+    public func ruleStatistics() -> RuleStatistics {
+        let (rules, counters) = ruleCounters.withLock { $0 }
+        return RuleStatistics(rules: rules, counters: counters)
+    }
+
+    /// Ring slots per port (its rings from all sources together), for ring occupancy.
+    public var ringCapacities: [Int] { portWorkers.map { $0.rings.reduce(0) { $0 + $1.capacity } } }
 
     /// Every source's flow table (sources without flow tracking have none).
     public var flowLookups: [any FlowLookup] { sourceWorkers.compactMap { $0.flows } }
