@@ -3,7 +3,9 @@
 # Debian/Ubuntu; needs root (or sudo). Swift itself must already be installed.
 set -euo pipefail
 # openssl and python3: the control-channel tests make certificates and hold real TCP connections.
-packages=(libpcap-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3)
+# systemd: systemd-analyze verifies the unit in dist/systemd (no running systemd needed);
+# make: `make install` and its test.
+packages=(libpcap-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3 systemd make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
