@@ -159,8 +159,8 @@ final class NotifyListener {
     @Test(.timeLimit(.minutes(3))) func runReportsReadinessStatusWatchdogAndStopping() throws {
         let dir = TestSupport.temporaryDirectory("sdnotify")
         defer { TestSupport.cleanup(dir) }
-        // 2,400 packets shaped to 800 pps: about three seconds of running.
-        try TestSupport.writeOnePortJob(dir, packets: 2400, port: "name: slow, kind: discard, rate: { pps: 800, mode: shape }", rules: "accept\n",
+        // 4,800 packets shaped to 800 pps: about six seconds of running.
+        try TestSupport.writeOnePortJob(dir, packets: 4800, port: "name: slow, kind: discard, rate: { pps: 800, mode: shape }", rules: "accept\n",
                                         options: "options: { control_socket: \(dir)/control.sock }\n")
         let listener = try NotifyListener(name: dir + "/notify.sock")
         let process = try Self.start(dir, environment: ["NOTIFY_SOCKET": listener.name, "WATCHDOG_USEC": "400000"], journal: true)
@@ -170,7 +170,13 @@ final class NotifyListener {
         #expect(first.last?.contains("READY=1") == true, "no READY=1: \(first)")
         #expect(ControlSocket.isAnswering(dir + "/control.sock") || !process.isRunning, "READY=1 before the control socket answered")
         #expect(first.last?.contains("STATUS=") == true)
+        // A reload over the control socket is announced: RELOADING=1, then READY=1 with the outcome.
+        let reload = try ExternalTool.run(TestSupport.sidetapExecutable, ["ctl", "reload", "--socket", dir + "/control.sock"], timeout: 60)
+        #expect(reload.succeeded, "\(reload.stdout)\(reload.stderr)")
         let rest = listener.collect(seconds: 60) { $0.contains("STOPPING=1") }
+        let reloading = rest.firstIndex { $0.contains("RELOADING=1") && $0.contains("MONOTONIC_USEC=") }
+        let readyAgain = rest.firstIndex { $0.contains("READY=1") && $0.contains("STATUS=reloaded: ") }
+        #expect(reloading != nil && readyAgain != nil && reloading! < readyAgain!, "\(rest)")
         #expect(rest.last?.contains("STOPPING=1") == true, "no STOPPING=1: \(rest)")
         #expect(rest.filter { $0.contains("WATCHDOG=1") }.count >= 2, "watchdog pings every 200 ms: \(rest)")
         #expect(Self.wait(process, seconds: 60))

@@ -60,7 +60,7 @@ public enum ControlAssembly {
         let reload: (@Sendable () async -> ReloadOutcome)?
         if FileManager.default.fileExists(atPath: config.file) {
             let reloader = ControlReload(path: config.file, running: PipelineSignature(config), access: access, engine: engine)
-            reload = { await reloader() }
+            reload = NotifySocket.announcing({ await reloader() }, to: .fromProcessEnvironment())
         } else {
             reload = nil
         }

@@ -18,7 +18,7 @@ public enum MetricsExporter {
 
     /// `snapshot` as Prometheus text.
     public static func render(_ snapshot: MetricsSnapshot) -> String {
-        var out = Exposition()
+        let out = Exposition()
         for source in snapshot.statistics.sources {
             let labels = [("source", source.name), ("guest", source.guest ?? "")]
             out.add(.sourcePackets, labels, source.packets)
@@ -89,14 +89,12 @@ public enum MetricsExporter {
         let registry = PrometheusCollectorRegistry()
 
         func add(_ family: MetricFamily, _ labels: [(String, String)], _ value: UInt64) {
-            precondition(family.kind == .counter)
             let counter = labels.isEmpty ? registry.makeCounter(name: family.name, help: family.help)
                                          : registry.makeCounter(name: family.name, labels: labels, help: family.help)
             counter.increment(by: Int64(clamping: value))
         }
 
         func set(_ family: MetricFamily, _ labels: [(String, String)], _ value: Double) {
-            precondition(family.kind == .gauge)
             let gauge = labels.isEmpty ? registry.makeGauge(name: family.name, help: family.help)
                                        : registry.makeGauge(name: family.name, labels: labels, help: family.help)
             gauge.set(value)

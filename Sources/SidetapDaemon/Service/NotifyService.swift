@@ -31,7 +31,17 @@ public struct NotifyService: Service {
     }
 
     public func run() async throws {
-        await waitForControlSocket()
+        let service = self
+        await cancelWhenGracefulShutdown {
+            await service.waitForControlSocket()
+            await service.report()
+        }
+        notify([("STOPPING", "1"), ("STATUS", "stopping: ports drain, flush and close")])
+    }
+
+    /// READY=1, then status lines and watchdog pings until cancelled.
+    private func report() async {
+        guard !Task.isCancelled else { return }
         var line = StatusLine()
         notify([("READY", "1"), ("STATUS", line.render(engine.statistics()))])
         logger.info("ready", metadata: ["sidetap.notify": "\(socket.path)"])
@@ -39,19 +49,16 @@ public struct NotifyService: Service {
         let tick = socket.watchdogInterval.map { min($0 / 2, statusInterval) } ?? statusInterval
         let clock = ContinuousClock()
         var nextStatus = clock.now.advanced(by: statusInterval)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: tick) } catch { break }
-                var fields: [(String, String)] = []
-                if socket.watchdogInterval != nil { fields.append(("WATCHDOG", "1")) }
-                if clock.now >= nextStatus {
-                    fields.append(("STATUS", line.render(engine.statistics())))
-                    nextStatus = clock.now.advanced(by: statusInterval)
-                }
-                if !fields.isEmpty { notify(fields) }
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: tick) } catch { break }
+            var fields: [(String, String)] = []
+            if socket.watchdogInterval != nil { fields.append(("WATCHDOG", "1")) }
+            if clock.now >= nextStatus {
+                fields.append(("STATUS", line.render(engine.statistics())))
+                nextStatus = clock.now.advanced(by: statusInterval)
             }
+            if !fields.isEmpty { notify(fields) }
         }
-        notify([("STOPPING", "1"), ("STATUS", "stopping: ports drain, flush and close")])
     }
 
     private func waitForControlSocket() async {
@@ -83,5 +90,20 @@ extension NotifySocket {
         clock_gettime(CLOCK_MONOTONIC, &now)
         let usec = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1_000
         try send([("RELOADING", "1"), ("MONOTONIC_USEC", "\(usec)")])
+    }
+}
+
+extension NotifySocket {
+    /// `reload` announced to the service manager, when there is one: `RELOADING=1` before it,
+    /// `READY=1` with the outcome as `STATUS=` after it (applied or refused, Sidetap runs on).
+    public static func announcing(_ reload: @escaping @Sendable () async -> ReloadOutcome,
+                                  to socket: NotifySocket?) -> @Sendable () async -> ReloadOutcome {
+        guard let socket else { return reload }
+        return {
+            try? socket.reloading()
+            let outcome = await reload()
+            try? socket.send([("READY", "1"), ("STATUS", (outcome.applied ? "reloaded: " : "reload refused: ") + outcome.message)])
+            return outcome
+        }
     }
 }
