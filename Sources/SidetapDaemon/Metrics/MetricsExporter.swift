@@ -89,15 +89,20 @@ public enum MetricsExporter {
         let registry = PrometheusCollectorRegistry()
 
         func add(_ family: MetricFamily, _ labels: [(String, String)], _ value: UInt64) {
-            let counter = labels.isEmpty ? registry.makeCounter(name: family.name, help: family.help)
-                                         : registry.makeCounter(name: family.name, labels: labels, help: family.help)
+            let name = Self.descriptor(family)
+            let counter = labels.isEmpty ? registry.makeCounter(descriptor: name) : registry.makeCounter(descriptor: name, labels: labels)
             counter.increment(by: Int64(clamping: value))
         }
 
         func set(_ family: MetricFamily, _ labels: [(String, String)], _ value: Double) {
-            let gauge = labels.isEmpty ? registry.makeGauge(name: family.name, help: family.help)
-                                       : registry.makeGauge(name: family.name, labels: labels, help: family.help)
+            let name = Self.descriptor(family)
+            let gauge = labels.isEmpty ? registry.makeGauge(descriptor: name) : registry.makeGauge(descriptor: name, labels: labels)
             gauge.set(value)
+        }
+
+        /// The family's full name and help (no separate unit: the names carry theirs).
+        static func descriptor(_ family: MetricFamily) -> MetricNameDescriptor {
+            MetricNameDescriptor(metricName: family.name, unitName: "", helpText: family.help)
         }
     }
 }

@@ -1,3 +1,4 @@
+import SidetapCore
 import SidetapSelect
 
 /// Per-rule counts of the rules in force, summed over every source's selector: how many
