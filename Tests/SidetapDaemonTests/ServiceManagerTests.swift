@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SidetapControl
 import SidetapDaemon
@@ -111,12 +114,11 @@ final class NotifyListener {
         defer { TestSupport.cleanup(dir) }
         let fd = open(dir + "/stream", O_CREAT | O_WRONLY, 0o600)
         defer { close(fd) }
-        var status = stat()
-        #expect(fstat(fd, &status) == 0)
-        let value = "\(status.st_dev):\(status.st_ino)"
-        #expect(JournalStream.parse(value)?.inode == UInt64(status.st_ino))
+        let (device, inode) = try ServiceManagerCommandLineTests.deviceAndInode(dir + "/stream")
+        let value = "\(device):\(inode)"
+        #expect(JournalStream.parse(value)?.inode == inode)
         #expect(JournalStream.isJournal(descriptor: fd, journalStream: value))
-        #expect(!JournalStream.isJournal(descriptor: fd, journalStream: "\(status.st_dev):\(status.st_ino + 1)"))
+        #expect(!JournalStream.isJournal(descriptor: fd, journalStream: "\(device):\(inode + 1)"))
         #expect(!JournalStream.isJournal(descriptor: fd, journalStream: nil))
         #expect(!JournalStream.isJournal(descriptor: fd, journalStream: "garbage"))
         #expect(JournalStream.parse("1:2:3") == nil && JournalStream.parse(":5") == nil)
@@ -130,23 +132,30 @@ final class NotifyListener {
     /// Runs `sidetap run c.yaml` in `dir` with `environment` added; stderr goes to `stderr.log`.
     static func start(_ dir: String, environment: [String: String], journal: Bool) throws -> Process {
         let stderrPath = dir + "/stderr.log"
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        var status = stat()
-        fstat(handle.fileDescriptor, &status)
+        let (device, inode) = try deviceAndInode(stderrPath)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestSupport.sidetapExecutable)
         process.arguments = ["run", dir + "/c.yaml", "--status", "off", "--log-level", "info"]
         var env = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] { env.removeValue(forKey: key) }
         env.merge(environment) { _, new in new }
-        env["JOURNAL_STREAM"] = journal ? "\(status.st_dev):\(status.st_ino)" : "1:1"
+        env["JOURNAL_STREAM"] = journal ? "\(device):\(inode)" : "1:1"
         process.environment = env
         process.standardError = handle
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
         return process
+    }
+
+    /// The device and inode of `path` (what JOURNAL_STREAM names).
+    static func deviceAndInode(_ path: String) throws -> (UInt64, UInt64) {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        guard let device = (attributes[.systemNumber] as? NSNumber)?.uint64Value,
+              let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value else { throw TestFailure("no device or inode for \(path)") }
+        return (device, inode)
     }
 
     static func wait(_ process: Process, seconds: Double) -> Bool {
