@@ -115,11 +115,13 @@ struct Exposition {
         #expect(metrics.value("sidetap_port_readers", ["port": "feed", "kind": "socket"]) == 0)
         #expect(metrics.value("sidetap_port_reader_connections_total", ["port": "feed", "result": "refused"]) == 0)
 
-        // Flow table (64 flows at most: the generated traffic has more, so some were evicted).
+        // Flow table: at most 64 flows, and every flow created is still held or was evicted.
         #expect(metrics.value("sidetap_flow_table_capacity", ["source": "x"]) == 64)
+        let flows = try #require(metrics.value("sidetap_flow_table_flows", ["source": "x"]))
+        let created = try #require(metrics.value("sidetap_flow_table_created_total", ["source": "x"]))
+        let idle = try #require(metrics.value("sidetap_flow_table_evictions_total", ["source": "x", "reason": "idle"]))
         let full = try #require(metrics.value("sidetap_flow_table_evictions_total", ["source": "x", "reason": "full"]))
-        #expect(full > 0)
-        #expect(metrics.value("sidetap_flow_table_flows", ["source": "x"]).map { $0 <= 64 } == true)
+        #expect(flows <= 64 && created > 0 && created == flows + idle + full, "flows \(flows) created \(created) idle \(idle) full \(full)")
 
         // Cuts: all methods and results, zeros included.
         #expect(metrics.value("sidetap_cuts_total", ["method": "block", "result": "rejected"]) == 1)
