@@ -67,7 +67,7 @@ public struct MetricFamily: Sendable, Hashable {
     static let engineElapsed = MetricFamily("sidetap_engine_elapsed_seconds", .gauge, "Seconds since the engine started.")
     static let buildInfo = MetricFamily("sidetap_build_info", .gauge, "Always 1; the version label names the running Sidetap.")
 
-    /// Every family, in exposition order.
+    /// Every family Sidetap exports.
     public static let all: [MetricFamily] = [
         sourcePackets, sourceBytes, sourceKernelDrops, sourceOwnOutput, sourceDecodeIncomplete, sourceErrors, sourceRunning,
         portSelected, portSentPackets, portSentBytes, portDrops, portRingQueued, portRingCapacity, portSequence,
