@@ -6,7 +6,9 @@ set -euo pipefail
 # libvirt-dev: guest sources look libvirt domains up (its test driver serves the tests; no daemon).
 # libnftables-dev: nftables blocks are sent in-process (after the privilege drop no child
 # process could get the capability to run nft).
-packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3)
+# systemd: systemd-analyze verifies the unit in dist/systemd (no running systemd needed);
+# make: `make install` and its test.
+packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3 systemd make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -33,9 +33,10 @@ enum LogLevelChoice: String, ExpressibleByArgument, CaseIterable {
     var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .notice }
 }
 
-/// Bootstraps swift-log once: stderr, with the level chosen per logger.
+/// Bootstraps swift-log once: stderr, with the level chosen per logger; journal lines with
+/// syslog priorities when stderr is the systemd journal (`LogBootstrap`).
 enum LogSetup {
     static let once: Void = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        LoggingSystem.bootstrap(LogBootstrap.factory(LogBootstrap.detected))
     }()
 }

@@ -139,7 +139,8 @@ import Testing
         let exposition = metrics.stdout
         #expect(metrics.succeeded, "\(metrics.stderr.prefix(300))")
         for name in ["sidetap_source_packets_total{", "sidetap_port_drops_total{", "sidetap_flow_table_flows{source=\"bridge\"}",
-                     "sidetap_flow_table_evictions_total{", "sidetap_cut_events_total{", "sidetap_cuts{state=\"expired\"} 1"] {
+                     "sidetap_flow_table_evictions_total{", "sidetap_cuts_total{method=\"block\",result=\"expired\"} 1",
+                     "sidetap_cuts_retained{state=\"expired\"} 1", "sidetap_cut_blocks_active 0"] {
             #expect(exposition.contains(name), "\(name) missing from /metrics")
         }
 

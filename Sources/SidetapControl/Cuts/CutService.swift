@@ -27,6 +27,8 @@ public actor CutService {
     }
 
     public nonisolated let settings: Settings
+    /// Results, retained records and active blocks, readable without awaiting this actor.
+    public nonisolated let counters = CutCounters()
     let flows: @Sendable () -> [any FlowLookup]
     let resetter: (any ConnectionResetter)?
     let blocker: (any TrafficBlocker)?
@@ -36,7 +38,6 @@ public actor CutService {
     private var order: [String] = []
     private var timers: [String: Task<Void, Never>] = [:]
     private var counter = 0
-    private var eventCounts: [CutEventKey: Int] = [:]
     private let idPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
 
     public init(settings: Settings = Settings(), flows: @escaping @Sendable () -> [any FlowLookup],
@@ -64,6 +65,18 @@ public actor CutService {
 
     /// Executes (enforcing) or records (learning) a cut that was already authorized.
     public func cut(_ request: CutRequest, flow: FlowSnapshot?, requestedBy: String, learning: Bool) throws(CutFailure) -> CutRecord {
+        do {
+            return try execute(request, flow: flow, requestedBy: requestedBy, learning: learning)
+        } catch {
+            switch error {
+            case .unknownFlow, .notResettable, .unavailable: counters.refused(request.method)
+            case .failed, .unknownCut, .auditUnavailable: break
+            }
+            throw error
+        }
+    }
+
+    private func execute(_ request: CutRequest, flow: FlowSnapshot?, requestedBy: String, learning: Bool) throws(CutFailure) -> CutRecord {
         counter += 1
         let id = "cut-\(idPrefix)-\(counter)"
         let now = Date()
@@ -161,9 +174,6 @@ public actor CutService {
         return counts
     }
 
-    /// How many times each method reached each state since start (for metrics).
-    public func eventTotals() -> [CutEventKey: Int] { eventCounts }
-
     /// Stops timers and removes every block Sidetap holds (clean shutdown).
     public func shutdown() {
         for timer in timers.values { timer.cancel() }
@@ -196,7 +206,7 @@ public actor CutService {
         } catch {
             throw .auditUnavailable("\(error)")
         }
-        eventCounts[CutEventKey(method: record.method, event: event), default: 0] += 1
+        counters.recordChanged(from: records[record.id], to: record, result: CutResult(record.state))
         if records[record.id] == nil { order.append(record.id) }
         records[record.id] = record
         events.publish(ControlEvent(kind: "cut", event: event, subject: record.id, detail: record.detail))
@@ -208,8 +218,9 @@ public actor CutService {
         var keep: [String] = []
         var excess = order.count - settings.retainedRecords
         for id in order {
-            if excess > 0, let state = records[id]?.state, state != .active && state != .escalated {
+            if excess > 0, let record = records[id], record.state != .active && record.state != .escalated {
                 records.removeValue(forKey: id)
+                counters.pruned(record)
                 excess -= 1
             } else {
                 keep.append(id)
@@ -289,10 +300,4 @@ public actor CutService {
         try? store(record, event: "escalated")
         scheduleExpiry(id, after: ttl)
     }
-}
-
-/// A cut method and a state it reached, for counting.
-public struct CutEventKey: Sendable, Hashable {
-    public var method: CutMethod
-    public var event: String
 }

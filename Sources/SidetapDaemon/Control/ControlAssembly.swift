@@ -63,7 +63,7 @@ public enum ControlAssembly {
         let reload: (@Sendable () async -> ReloadOutcome)?
         if FileManager.default.fileExists(atPath: config.file) {
             let reloader = ControlReload(path: config.file, running: PipelineSignature(config), access: access, engine: engine)
-            reload = { await reloader() }
+            reload = NotifySocket.announcing({ await reloader() }, to: .fromProcessEnvironment())
         } else {
             reload = nil
         }
@@ -71,17 +71,12 @@ public enum ControlAssembly {
         let flowTables = engine.flowLookups
         let cuts = CutService(settings: control.cuts, flows: { flowTables }, resetter: resetter, blocker: blocker,
                               audit: audit, events: events)
-        let exporter = MetricsExporter()
         let api = ControlAPI(
             version: SidetapVersion.current,
             statistics: { engine.statistics() },
             flows: { flowTables },
             cuts: cuts, events: events, access: access, audit: audit, reload: reload,
-            metrics: {
-                let tables = engine.flowTablesByName.map { MetricsExporter.FlowTable(source: $0.0, statistics: $0.1.flowStatistics) }
-                return exporter.render(statistics: engine.statistics(), flowTables: tables,
-                                       cutStates: await cuts.countsByState(), cutEvents: await cuts.eventTotals())
-            },
+            metrics: { MetricsExporter.render(engine: engine, cuts: cuts.counters) },
             logger: logger)
         do {
             try audit.append(AuditEntry(kind: "start", outcome: "started",

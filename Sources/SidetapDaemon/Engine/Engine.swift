@@ -179,6 +179,22 @@ public final class Engine: @unchecked Sendable {
         _ = try apply(config)
     }
 
+    /// Per-rule packet and byte counts of the rules in force, summed over the sources'
+    /// selectors, for metrics. While a reload hands over, only the sources already on the
+    /// newest rules count; the others join at their next batch.
+    public func ruleStatistics() -> RuleStatistics {
+        let fanOuts = sourceWorkers.map(\.fanOutInUse)
+        guard let newest = fanOuts.max(by: { $0.epoch < $1.epoch }) else { return RuleStatistics(ports: []) }
+        let current = fanOuts.filter { $0.epoch == newest.epoch }
+        return RuleStatistics(rules: newest.selector.rules, counters: current.map(\.selector.counters))
+    }
+
+    /// Ring slots per port (its rings from all sources together), in statistics order, for
+    /// ring occupancy.
+    public var ringCapacities: [Int] {
+        state.withLock { $0.ports.map { $0.worker.lanes.reduce(0) { $0 + $1.ring.capacity } } }
+    }
+
     /// Every source's flow table (sources without flow tracking have none).
     public var flowLookups: [any FlowLookup] { sourceWorkers.compactMap { $0.flows } }
 

@@ -69,6 +69,8 @@ final class SourceWorker: @unchecked Sendable {
     /// The selector the worker uses now (its counters are this source's per-rule counts since
     /// the last rules change).
     var selectorInUse: Selector { inUse.withLock { $0.selector } }
+    /// The fan-out this worker uses now (its epoch tells which reload it belongs to).
+    var fanOutInUse: FanOut { inUse.withLock { $0 } }
 
     /// Same as `selectorInUse` (the name readers used before reloads changed ports).
     var selector: Selector { selectorInUse }

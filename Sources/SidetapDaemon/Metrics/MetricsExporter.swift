@@ -1,79 +1,109 @@
 import Prometheus
 import SidetapControl
 import SidetapCore
-import Synchronization
 
-/// The Prometheus exposition of Sidetap (`GET /metrics`), built with swift-prometheus from
-/// snapshots taken at scrape time: per-source and per-port packets, bytes and drops by reason,
-/// ring occupancy, flow-table size and evictions, cuts by state and cut events by method.
+/// The Prometheus exposition of Sidetap (`GET /metrics`, `sidetap ctl metrics`), written with
+/// swift-prometheus from a `MetricsSnapshot`: per-source, per-port and per-rule counters,
+/// drops by reason, ring occupancy, flow tables, and cuts by method and result. The names and
+/// help texts are `MetricFamily`'s.
 ///
-/// The counters live in the engine (single-writer atomics); at each scrape their current
-/// values are copied into the registry, so scraping costs the packet path nothing.
-public final class MetricsExporter: Sendable {
-    /// One source's flow table, named.
-    public struct FlowTable: Sendable {
-        public var source: String
-        public var statistics: FlowTableStatistics
-        public init(source: String, statistics: FlowTableStatistics) {
-            self.source = source
-            self.statistics = statistics
+/// Each scrape fills a fresh registry, so a series that no longer exists (a rule line after a
+/// reload) disappears instead of lingering at its last value; scraping costs the packet path
+/// nothing.
+public enum MetricsExporter {
+    /// The running engine's metrics as Prometheus text.
+    public static func render(engine: Engine, cuts: CutCounters) -> String {
+        render(MetricsSnapshot(engine: engine, cuts: cuts))
+    }
+
+    /// `snapshot` as Prometheus text.
+    public static func render(_ snapshot: MetricsSnapshot) -> String {
+        let out = Exposition()
+        for source in snapshot.statistics.sources {
+            let labels = [("source", source.name), ("guest", source.guest ?? "")]
+            out.add(.sourcePackets, labels, source.packets)
+            out.add(.sourceBytes, labels, source.bytes)
+            out.add(.sourceKernelDrops, labels, source.kernelDropped)
+            out.add(.sourceOwnOutput, labels, source.ownOutput)
+            out.add(.sourceDecodeIncomplete, labels, source.decodeIncomplete)
+            out.add(.sourceErrors, labels, source.errors)
+            out.set(.sourceRunning, labels, source.finished ? 0 : 1)
         }
-    }
-
-    private let registry = PrometheusCollectorRegistry()
-    private let scrape = Mutex<Void>(())
-
-    public init() {}
-
-    /// Everything as Prometheus text.
-    public func render(statistics: EngineStatistics, flowTables: [FlowTable], cutStates: [CutState: Int], cutEvents: [CutEventKey: Int]) -> String {
-        scrape.withLock { _ in
-            for source in statistics.sources {
-                let labels = [("source", source.name), ("guest", source.guest ?? "")]
-                counter("sidetap_source_packets_total", "Packets captured by the source.", labels, source.packets)
-                counter("sidetap_source_bytes_total", "Wire bytes captured by the source.", labels, source.bytes)
-                counter("sidetap_source_kernel_drops_total", "Packets the kernel dropped before Sidetap read them (pcap_stats).", labels, source.kernelDropped)
-                counter("sidetap_source_decode_incomplete_total", "Packets that decoded only partly (truncated or malformed).", labels, source.decodeIncomplete)
-                counter("sidetap_source_errors_total", "Capture errors of the source.", labels, source.errors)
+        for (p, port) in snapshot.statistics.ports.enumerated() {
+            let labels = [("port", port.name), ("kind", port.kind)]
+            out.add(.portSelected, labels, port.selected)
+            out.add(.portSentPackets, labels, port.sent)
+            out.add(.portSentBytes, labels, port.sentBytes)
+            for (reason, value) in [("ring_full", port.droppedRingFull), ("rate_limit", port.droppedRateLimit),
+                                    ("write_error", port.droppedWriteError), ("label", port.droppedLabel)] {
+                out.add(.portDrops, labels + [("reason", reason)], value)
             }
-            for port in statistics.ports {
-                let labels = [("port", port.name), ("kind", port.kind)]
-                counter("sidetap_port_selected_total", "Packets the port's rules selected.", labels, port.selected)
-                counter("sidetap_port_sent_packets_total", "Packets the port wrote out.", labels, port.sent)
-                counter("sidetap_port_sent_bytes_total", "Bytes the port wrote out.", labels, port.sentBytes)
-                for (reason, value) in [("ring_full", port.droppedRingFull), ("rate_limit", port.droppedRateLimit), ("write_error", port.droppedWriteError),
-                                       ("label", port.droppedLabel)] {
-                    counter("sidetap_port_drops_total", "Packets the port dropped, by reason.", labels + [("reason", reason)], value)
-                }
-                gauge("sidetap_port_ring_queued", "Packets waiting in the port's ring.", labels, Double(port.queued))
+            out.set(.portRingQueued, labels, Double(port.queued))
+            if snapshot.ringCapacities.indices.contains(p) {
+                out.set(.portRingCapacity, labels, Double(snapshot.ringCapacities[p]))
             }
-            for table in flowTables {
-                let labels = [("source", table.source)]
-                gauge("sidetap_flow_table_flows", "Flows in the source's flow table.", labels, Double(table.statistics.active))
-                gauge("sidetap_flow_table_capacity", "The most flows the table holds.", labels, Double(table.statistics.capacity))
-                counter("sidetap_flow_table_created_total", "Flows ever created in the table.", labels, table.statistics.created)
-                counter("sidetap_flow_table_evictions_total", "Flows removed, by reason.", labels + [("reason", "idle")], table.statistics.evictedIdle)
-                counter("sidetap_flow_table_evictions_total", "Flows removed, by reason.", labels + [("reason", "full")], table.statistics.evictedFull)
+            if let sequence = port.sequence {
+                out.set(.portSequence, labels, Double(sequence))
             }
-            for state in [CutState.learned, .active, .done, .escalated, .expired, .cancelled, .failed] {
-                gauge("sidetap_cuts", "Retained cuts by state.", [("state", state.rawValue)], Double(cutStates[state] ?? 0))
+            if let readers = port.readers {
+                out.set(.portReaders, labels, Double(readers.connected))
+                out.add(.portReaderConnections, labels + [("result", "accepted")], readers.accepted)
+                out.add(.portReaderConnections, labels + [("result", "refused")], readers.rejected)
+                out.add(.portReaderSkipped, labels, readers.skippedPackets)
             }
-            for (key, value) in cutEvents {
-                counter("sidetap_cut_events_total", "Cuts reaching a state, by method and state.",
-                        [("method", key.method.rawValue), ("state", key.event)], UInt64(value))
-            }
-            gauge("sidetap_engine_elapsed_seconds", "Seconds since the engine started.", [], Double(statistics.elapsedNanos) / 1e9)
-            return registry.emitToString()
         }
+        for port in snapshot.rules.ports {
+            for rule in port.rules {
+                let labels = [("port", port.name), ("rules_file", port.rulesFile), ("line", "\(rule.line)"),
+                              ("action", rule.accept ? "accept" : "reject")]
+                out.add(.rulePackets, labels, rule.packets)
+                out.add(.ruleBytes, labels, rule.bytes)
+            }
+            out.add(.ruleUnmatched, [("port", port.name), ("rules_file", port.rulesFile)], port.unmatched)
+        }
+        for table in snapshot.flowTables {
+            let labels = [("source", table.source)]
+            out.set(.flowTableFlows, labels, Double(table.statistics.active))
+            out.set(.flowTableCapacity, labels, Double(table.statistics.capacity))
+            out.add(.flowTableCreated, labels, table.statistics.created)
+            out.add(.flowTableEvictions, labels + [("reason", "idle")], table.statistics.evictedIdle)
+            out.add(.flowTableEvictions, labels + [("reason", "full")], table.statistics.evictedFull)
+        }
+        // Every method and result, zeros included, so a rate() has a series from the start.
+        for method in CutMethod.allCases {
+            for result in CutResult.all {
+                out.add(.cuts, [("method", method.rawValue), ("result", result.name)],
+                        snapshot.cuts.results[CutCounters.Key(method: method, result: result)] ?? 0)
+            }
+        }
+        for state in [CutState.learned, .active, .done, .escalated, .expired, .cancelled, .failed] {
+            out.set(.cutsRetained, [("state", state.rawValue)], Double(snapshot.cuts.retained[state] ?? 0))
+        }
+        out.set(.cutBlocksActive, [], Double(snapshot.cuts.activeBlocks))
+        out.set(.engineElapsed, [], Double(snapshot.statistics.elapsedNanos) / 1e9)
+        out.set(.buildInfo, [("version", snapshot.version)], 1)
+        return out.registry.emitToString()
     }
 
-    private func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: UInt64) {
-        let metric = registry.makeCounter(name: name, labels: labels, help: help)
-        metric.reset()
-        metric.increment(by: Int64(clamping: value))
-    }
+    /// One scrape's registry.
+    struct Exposition {
+        let registry = PrometheusCollectorRegistry()
 
-    private func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(value)
+        func add(_ family: MetricFamily, _ labels: [(String, String)], _ value: UInt64) {
+            let name = Self.descriptor(family)
+            let counter = labels.isEmpty ? registry.makeCounter(descriptor: name) : registry.makeCounter(descriptor: name, labels: labels)
+            counter.increment(by: Int64(clamping: value))
+        }
+
+        func set(_ family: MetricFamily, _ labels: [(String, String)], _ value: Double) {
+            let name = Self.descriptor(family)
+            let gauge = labels.isEmpty ? registry.makeGauge(descriptor: name) : registry.makeGauge(descriptor: name, labels: labels)
+            gauge.set(value)
+        }
+
+        /// The family's full name and help (no separate unit: the names carry theirs).
+        static func descriptor(_ family: MetricFamily) -> MetricNameDescriptor {
+            MetricNameDescriptor(metricName: family.name, unitName: "", helpText: family.help)
+        }
     }
 }

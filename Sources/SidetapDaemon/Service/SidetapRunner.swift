@@ -12,8 +12,11 @@ public enum SidetapRunner {
     /// Starts `engine`, runs until end of input or a shutdown signal, and returns the final
     /// statistics after every port has flushed and closed. With `privilege`, the process
     /// drops to its user once the engine has started and the control listeners are bound.
+    /// Under systemd (`NOTIFY_SOCKET` set), `notify` reports readiness, status, watchdog pings
+    /// and stopping.
     public static func run(engine: Engine, showStatus: Bool, control: ControlAssembly.Plane? = nil,
-                           privilege: PrivilegeDrop? = nil, logger: Logger) async throws -> EngineStatistics {
+                           privilege: PrivilegeDrop? = nil,
+                           notify: NotifySocket? = NotifySocket.fromProcessEnvironment(), logger: Logger) async throws -> EngineStatistics {
         if let privilege {
             try privilege.prepareControlDirectory(socketPath: control?.server.socketPath)
         }
@@ -42,6 +45,11 @@ public enum SidetapRunner {
             services.append(.init(service: PrivilegeDropService(drop: privilege, socketPath: control?.server.socketPath,
                                                                 tls: control?.server.tls, handOverPaths: owned, logger: logger),
                                   successTerminationBehavior: .ignore, serviceName: "privilege"))
+        }
+        if let notify {
+            // Last in the list, so it is the first told of a shutdown and sends STOPPING=1 at once.
+            services.append(.init(service: NotifyService(socket: notify, engine: engine, controlSocket: control?.server.socketPath, logger: logger),
+                                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore, serviceName: "notify"))
         }
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
