@@ -27,6 +27,8 @@ public final class Engine: @unchecked Sendable {
     private var sourceThreads: [WorkerThread] = []
     private let startedAt: Int64
     private let stopping = Atomic<Bool>(false)
+    /// Set once every source thread has ended and the ports are being drained and closed.
+    let finishing = Atomic<Bool>(false)
     /// The running ports and config; short critical sections (statistics, hand-over).
     let state: Mutex<State>
     /// Serialises reloads, and lets `waitUntilFinished` wait for one in progress.
@@ -154,6 +156,7 @@ public final class Engine: @unchecked Sendable {
     public func waitUntilFinished() {
         for thread in sourceThreads { thread.join() }
         sourceThreads.removeAll()
+        finishing.store(true, ordering: .releasing)
         // A reload in progress finishes first (its sources have ended, so it does not wait long);
         // later ones are refused.
         reloading.withLock { _ in

@@ -110,12 +110,16 @@ extension Engine {
     /// the file changes what only a restart applies (sources, options, flows). Returns after
     /// removed ports have closed.
     public func apply(_ config: SidetapConfig) throws(EngineError) -> EngineReloadReport {
-        try reloading.withLock { (_: inout Void) throws(EngineError) -> EngineReloadReport in
-            try applyLocked(config)
+        // Once the sources have ended, `waitUntilFinished` holds the reload lock while the ports
+        // drain (seconds for a shaped port): answer at once instead of waiting for it — an
+        // unchanged file is fine, any change is refused.
+        if finishing.load(ordering: .acquiring) { return try applyLocked(config, onlyIfUnchanged: true) }
+        return try reloading.withLock { (_: inout Void) throws(EngineError) -> EngineReloadReport in
+            try applyLocked(config, onlyIfUnchanged: false)
         }
     }
 
-    private func applyLocked(_ file: SidetapConfig) throws(EngineError) -> EngineReloadReport {
+    private func applyLocked(_ file: SidetapConfig, onlyIfUnchanged: Bool) throws(EngineError) -> EngineReloadReport {
         let running = state.withLock { $0.config }
         var config = file
         // `sidetap replay` reads the file its command line names, not the config's sources:
@@ -130,7 +134,8 @@ extension Engine {
         // Validates every rules file before anything changes.
         _ = try EngineAssembly.compileRules(config, sources: descriptions)
         let texts = Self.rulesTexts(config.ports)
-        if state.withLock({ $0.ended }) || isStopping {
+        let stopped = state.withLock({ $0.ended }) || isStopping
+        if stopped && !onlyIfUnchanged {
             throw EngineError(message: "the engine is stopping or has ended: nothing to reload")
         }
         let oldTexts = state.withLock { $0.rulesTexts }
@@ -165,6 +170,9 @@ extension Engine {
         if report.isEmpty && added.isEmpty && removed.isEmpty && replaced.isEmpty {
             state.withLock { $0.config.control = config.control }
             return report
+        }
+        if onlyIfUnchanged || stopped {
+            throw EngineError(message: "the engine is stopping or has ended: nothing to reload")
         }
 
         // 1. Open the added ports; if one cannot be opened nothing changes.
