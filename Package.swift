@@ -91,6 +91,15 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(
+            name: "SidetapTop",
+            dependencies: [
+                "SidetapCore", "SidetapControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SidetapTestKit",
             dependencies: ["SidetapCore", "SidetapPcap", "SidetapTraffic"],
             swiftSettings: strict
@@ -98,7 +107,7 @@ let package = Package(
         .executableTarget(
             name: "sidetap",
             dependencies: [
-                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl", "SidetapEvidence",
+                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl", "SidetapEvidence", "SidetapTop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,6 +137,7 @@ let package = Package(
         .testTarget(name: "SidetapFlowsTests", dependencies: ["SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapEvidenceTests", dependencies: ["SidetapEvidence", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCutTests", dependencies: ["SidetapCut", "SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapTopTests", dependencies: ["SidetapTop", "SidetapCore", "SidetapControl", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit", "SidetapControl", "SidetapFlows"], swiftSettings: strict),
     ]
 )
