@@ -3,7 +3,8 @@
 # Debian/Ubuntu; needs root (or sudo). Swift itself must already be installed.
 set -euo pipefail
 # openssl and python3: the control-channel tests make certificates and hold real TCP connections.
-packages=(libpcap-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3)
+# tmux: the `sidetap top` test drives the live view in a tmux pane.
+packages=(libpcap-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3 tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
