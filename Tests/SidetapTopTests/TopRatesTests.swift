@@ -1,3 +1,4 @@
+import Foundation
 import SidetapCore
 import SidetapTop
 import Testing

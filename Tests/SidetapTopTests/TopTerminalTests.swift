@@ -13,8 +13,22 @@ import Glibc
         let master: Int32
         let slave: Int32
 
+        // Glibc's Swift module leaves out the XSI pseudo-terminal calls; they are looked up in
+        // the C library by name.
+        typealias OpenPT = @convention(c) (Int32) -> Int32
+        typealias PTName = @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
+
+        static func function<T>(_ name: String, as type: T.Type) throws -> T {
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { throw Failure("no \(name) in the C library") }
+            return unsafeBitCast(symbol, to: type)
+        }
+
         init() throws {
-            master = posix_openpt(O_RDWR | O_NOCTTY)
+            let openpt = try Self.function("posix_openpt", as: OpenPT.self)
+            let grantpt = try Self.function("grantpt", as: OpenPT.self)
+            let unlockpt = try Self.function("unlockpt", as: OpenPT.self)
+            let ptsname = try Self.function("ptsname", as: PTName.self)
+            master = openpt(O_RDWR | O_NOCTTY)
             guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else {
                 throw Failure("cannot open a pseudo-terminal")
             }

@@ -25,18 +25,20 @@ import Glibc
     final class Tmux {
         let tmux: String
         let socketName: String
+        let configuration: String
 
         init(socketName: String, directory: String) throws {
             guard let tmux = TopTmuxTests.tmuxPath else { throw TestError("tmux is not installed (scripts/install-deps.sh installs it)") }
             self.tmux = tmux
             self.socketName = socketName
-            try "set -g remain-on-exit on\nset -g status off\n".write(toFile: directory + "/tmux.conf", atomically: true, encoding: .utf8)
-            _ = try run(["-f", directory + "/tmux.conf", "start-server", ";", "set", "-g", "remain-on-exit", "on"], check: false)
+            configuration = directory + "/tmux.conf"
+            try "set -g remain-on-exit on\nset -g status off\n".write(toFile: configuration, atomically: true, encoding: .utf8)
         }
 
+        /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts).
         @discardableResult
         func run(_ arguments: [String], check: Bool = true) throws -> String {
-            let result = try ExternalTool.run(tmux, ["-L", socketName] + arguments, timeout: 30)
+            let result = try ExternalTool.run(tmux, ["-L", socketName, "-f", configuration] + arguments, timeout: 30)
             if check && !result.succeeded { throw TestError("tmux \(arguments.joined(separator: " ")): \(result.stderr)") }
             return result.stdout
         }
