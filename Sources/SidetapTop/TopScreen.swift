@@ -81,7 +81,7 @@ public enum TopScreen {
     static func headerLines(_ model: TopModel, now: Date, timeZone: TimeZone) -> [String] {
         let snapshot = model.snapshot
         var first = "sidetap top  \(model.endpoint)"
-        if let version = snapshot?.version { first += "  sidetap \(TopFormat.plain(version))" }
+        if let version = snapshot?.version { first += "  \(TopFormat.plain(version))" }
         if let uptime = snapshot?.uptimeSeconds { first += "  up \(TopFormat.duration(uptime))" }
         first += "  every \(TopFormat.rate(model.interval))s  \(clock(now, timeZone))"
 

@@ -45,9 +45,9 @@ enum TopFixtures {
             after.ports.append(port("port\(i)", sent: UInt64(i), sentBytes: UInt64(i) * 100))
         }
         var model = TopModel(endpoint: "unix:/run/sidetap/control.sock", interval: 1)
-        model.record(TopSnapshot(statistics: before, uptimeSeconds: 5, version: "0.1.0", cuts: cuts,
+        model.record(TopSnapshot(statistics: before, uptimeSeconds: 5, version: "Sidetap 0.1.0", cuts: cuts,
                                  appliances: [TopAppliance(name: "ids", mode: "enforcing")]), at: epoch)
-        model.record(TopSnapshot(statistics: after, uptimeSeconds: 7, version: "0.1.0", cuts: cuts,
+        model.record(TopSnapshot(statistics: after, uptimeSeconds: 7, version: "Sidetap 0.1.0", cuts: cuts,
                                  appliances: [TopAppliance(name: "ids", mode: "enforcing")]), at: epoch.addingTimeInterval(2))
         return model
     }

@@ -16,7 +16,7 @@ import Testing
         let frame = render(model, 160, 30)
         let text = frame.text
         #expect(frame.lines.count == 30)
-        #expect(frame.lines[0].hasPrefix("sidetap top  unix:/run/sidetap/control.sock  sidetap 0.1.0  up 7s  every 1.0s  08:00:02"))
+        #expect(frame.lines[0].hasPrefix("sidetap top  unix:/run/sidetap/control.sock  Sidetap 0.1.0  up 7s  every 1.0s  08:00:02"))
         #expect(frame.lines[1] == "connected")
         #expect(frame.lines[2].contains("in 1.0k pkt/s 1.00 Mbit/s"))
         #expect(frame.lines[2].contains("port drops 30 +10/s"))

@@ -122,8 +122,10 @@ import Glibc
         // Bounded traffic: 50 pings a second for at most 100 s.
         processes.append(try lab.spawn(in: "a", [Self.ping, "-n", "-q", "-i", "0.02", "-c", "5000", "10.77.75.2"]))
 
-        // The pane runs top, then records the terminal settings and top's exit status.
-        let command = "\(Self.sidetap) top --socket \(socket); s=$?; stty -a > \(directory)/stty-$RUN.txt; exit $s"
+        // The pane runs top, then records the terminal settings, stays a moment (so the test can
+        // read the cursor state of a live pane) and exits with top's status.
+        let command = "\(Self.sidetap) top --socket \(socket); s=$?; stty -a > \(directory)/stty.tmp; mv \(directory)/stty.tmp \(directory)/stty-$RUN.txt; "
+            + "sleep 3; exit $s"
         func start(_ run: Int) throws {
             let shell = "RUN=\(run); " + command
             if run == 1 {
@@ -132,7 +134,13 @@ import Glibc
                 try tmux.run(["respawn-pane", "-t", "top", "sh", "-c", shell])
             }
         }
-        func exited() -> String? {
+        /// After top ended: the screen and the terminal settings are back; then top's status.
+        func exited(_ run: Int) -> String? {
+            #expect(Self.wait(seconds: 30) { !log("stty-\(run).txt").isEmpty }, "run \(run): top did not exit: \(tmux.capture())")
+            #expect(tmux.format("#{alternate_on}") == "0", "run \(run): still on the alternate screen")
+            #expect(tmux.format("#{cursor_flag}") == "1", "run \(run): the cursor is still hidden")
+            let flags = Set(log("stty-\(run).txt").split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init))
+            #expect(flags.isSuperset(of: ["icanon", "isig", "echo", "ixon", "icrnl"]), "run \(run): terminal not restored: \(flags.sorted())")
             var status: String?
             _ = Self.wait(seconds: 30) {
                 let state = tmux.format("#{pane_dead} #{pane_dead_status}")
@@ -140,13 +148,6 @@ import Glibc
                 return status != nil
             }
             return status
-        }
-        func expectRestored(_ run: Int) {
-            #expect(tmux.format("#{alternate_on}") == "0", "run \(run): still on the alternate screen")
-            #expect(tmux.format("#{cursor_flag}") == "1", "run \(run): the cursor is still hidden")
-            let stty = log("stty-\(run).txt")
-            #expect(stty.contains(" icanon") && stty.contains(" echo ") && stty.contains(" isig"), "run \(run): terminal not restored: \(stty)")
-            #expect(!stty.contains("-icanon") && !stty.contains("-isig"), "run \(run): \(stty)")
         }
 
         // Run 1: sources and ports with rates, a cut in the recent-cuts table, then q.
@@ -184,15 +185,13 @@ import Glibc
         try tmux.run(["send-keys", "-t", "top", "p"])
         #expect(Self.wait(seconds: 10) { tmux.capture().contains("PAUSED") })
         try tmux.run(["send-keys", "-t", "top", "q"])
-        #expect(exited() == "0", "q: \(tmux.capture())")
-        expectRestored(1)
+        #expect(exited(1) == "0", "q: \(tmux.capture())")
 
         // Run 2: Ctrl-C (a byte in raw mode).
         try start(2)
         #expect(Self.wait(seconds: 30) { Self.nonZero(Self.row(tmux.capture(), "wire")?[safe: 3]) || tmux.capture().contains(id) })
         try tmux.run(["send-keys", "-t", "top", "C-c"])
-        #expect(exited() == "0", "Ctrl-C: \(tmux.capture())")
-        expectRestored(2)
+        #expect(exited(2) == "0", "Ctrl-C: \(tmux.capture())")
 
         // Run 3: the daemon goes away (shown, retried), then SIGINT to top itself.
         try start(3)
@@ -204,8 +203,7 @@ import Glibc
         let children = try ExternalTool.run("/usr/bin/pgrep", ["-P", shellPid, "-f", "top --socket"]).stdout
         let topPid = try #require(Int32(children.split(separator: "\n").first ?? ""), "no top process under \(shellPid)")
         Glibc.kill(topPid, SIGINT)
-        #expect(exited() == "0", "SIGINT: \(tmux.capture())")
-        expectRestored(3)
+        #expect(exited(3) == "0", "SIGINT: \(tmux.capture())")
     }
 }
 
