@@ -35,12 +35,33 @@ import Glibc
             try "set -g remain-on-exit on\nset -g status off\n".write(toFile: configuration, atomically: true, encoding: .utf8)
         }
 
-        /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts).
+        /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts). The
+        /// output goes through a file, not a pipe: the server that `new-session` starts keeps the
+        /// client's descriptors, so a pipe would never reach its end.
         @discardableResult
         func run(_ arguments: [String], check: Bool = true) throws -> String {
-            let result = try ExternalTool.run(tmux, ["-L", socketName, "-f", configuration] + arguments, timeout: 30)
-            if check && !result.succeeded { throw TestError("tmux \(arguments.joined(separator: " ")): \(result.stderr)") }
-            return result.stdout
+            let output = configuration + ".out-\(UUID().uuidString.prefix(8))"
+            FileManager.default.createFile(atPath: output, contents: nil)
+            defer { try? FileManager.default.removeItem(atPath: output) }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+            defer { try? handle.close() }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: tmux)
+            process.arguments = ["-L", socketName, "-f", configuration] + arguments
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning {
+                Glibc.kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                throw TestError("tmux \(arguments.joined(separator: " ")): no exit within 30 s")
+            }
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            if check && process.terminationStatus != 0 { throw TestError("tmux \(arguments.joined(separator: " ")): \(text)") }
+            return text
         }
 
         func capture() -> String { (try? run(["capture-pane", "-p", "-t", "top"])) ?? "" }
