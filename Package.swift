@@ -104,6 +104,15 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(
+            name: "SidetapTop",
+            dependencies: [
+                "SidetapCore", "SidetapControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SidetapTestKit",
             dependencies: ["SidetapCore", "SidetapPcap", "SidetapTraffic"],
             swiftSettings: strict
@@ -111,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "sidetap",
             dependencies: [
-                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl", "SidetapEvidence",
+                "SidetapDaemon", "SidetapCore", "SidetapTraffic", "SidetapControl", "SidetapEvidence", "SidetapTop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -143,6 +152,7 @@ let package = Package(
         .testTarget(name: "SidetapLabelsTests", dependencies: ["SidetapLabels", "SidetapCore"], swiftSettings: strict),
         .testTarget(name: "SidetapEvidenceTests", dependencies: ["SidetapEvidence", "SidetapCore", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapCutTests", dependencies: ["SidetapCut", "SidetapFlows", "SidetapCore", "SidetapPcap", "SidetapTraffic", "SidetapTestKit"], swiftSettings: strict),
+        .testTarget(name: "SidetapTopTests", dependencies: ["SidetapTop", "SidetapCore", "SidetapControl", "SidetapTestKit"], swiftSettings: strict),
         .testTarget(name: "SidetapDaemonTests", dependencies: ["SidetapDaemon", "SidetapCore", "SidetapPorts", "SidetapTraffic", "SidetapTestKit", "SidetapControl", "SidetapFlows", "SidetapEvidence", "SidetapLabels"], swiftSettings: strict),
     ]
 )

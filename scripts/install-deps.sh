@@ -8,7 +8,8 @@ set -euo pipefail
 # process could get the capability to run nft).
 # systemd: systemd-analyze verifies the unit in dist/systemd (no running systemd needed);
 # make: `make install` and its test.
-packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3 systemd make)
+# tmux: the `sidetap top` test drives the live view in a tmux pane.
+packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3 systemd make tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

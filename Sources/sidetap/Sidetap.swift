@@ -7,7 +7,7 @@ struct Sidetap: AsyncParsableCommand {
         commandName: "sidetap",
         abstract: "A virtual packet-capture security tap: capture, select, fan out to rate-controlled ports.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, StatsCommand.self, CtlCommand.self, TokenCommand.self, AuditCommand.self, EvidenceCommand.self, BenchCommand.self, GenerateCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, ReplayCommand.self, StatsCommand.self, TopCommand.self, CtlCommand.self, TokenCommand.self, AuditCommand.self, EvidenceCommand.self, BenchCommand.self, GenerateCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
