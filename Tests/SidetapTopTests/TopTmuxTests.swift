@@ -38,29 +38,46 @@ import Glibc
         /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts). The
         /// output goes through a file, not a pipe: the server that `new-session` starts keeps the
         /// client's descriptors, so a pipe would never reach its end.
+        /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts). The
+        /// output goes through a file, not a pipe: the server that `new-session` starts keeps the
+        /// client's descriptors, so a pipe would never reach its end. Spawned and reaped here
+        /// (posix_spawn, waitpid on its pid) rather than through Foundation's Process, whose
+        /// exit monitor did not see the `new-session` client end.
         @discardableResult
         func run(_ arguments: [String], check: Bool = true) throws -> String {
             let output = configuration + ".out-\(UUID().uuidString.prefix(8))"
-            FileManager.default.createFile(atPath: output, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: output) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-            defer { try? handle.close() }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: tmux)
-            process.arguments = ["-L", socketName, "-f", configuration] + arguments
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            let argv = [tmux, "-L", socketName, "-f", configuration] + arguments
+            var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+            defer { for pointer in cArguments { free(pointer) } }
+            var pid: pid_t = 0
+            let spawned = posix_spawn(&pid, tmux, &actions, nil, &cArguments, environ)
+            guard spawned == 0 else { throw TestError("tmux \(arguments.joined(separator: " ")): posix_spawn failed (\(spawned))") }
+            var status: Int32 = 0
             let deadline = Date().addingTimeInterval(30)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning {
-                Glibc.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw TestError("tmux \(arguments.joined(separator: " ")): no exit within 30 s")
+            var reaped = false
+            while !reaped {
+                let result = waitpid(pid, &status, WNOHANG)
+                if result == pid { reaped = true; break }
+                if result < 0 { break }   // reaped elsewhere: the status is unknown
+                if Date() > deadline {
+                    Glibc.kill(pid, SIGKILL)
+                    _ = waitpid(pid, &status, 0)
+                    throw TestError("tmux \(arguments.joined(separator: " ")): no exit within 30 s")
+                }
+                usleep(10_000)
             }
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            if check && process.terminationStatus != 0 { throw TestError("tmux \(arguments.joined(separator: " ")): \(text)") }
+            let exitCode = (status >> 8) & 0xFF, signaled = status & 0x7F != 0
+            if check && reaped && (signaled || exitCode != 0) {
+                throw TestError("tmux \(arguments.joined(separator: " ")): exit \(exitCode): \(text)")
+            }
             return text
         }
 
@@ -143,9 +160,11 @@ import Glibc
         // Bounded traffic: 50 pings a second for at most 100 s.
         processes.append(try lab.spawn(in: "a", [Self.ping, "-n", "-q", "-i", "0.02", "-c", "5000", "10.77.75.2"]))
 
-        // The pane runs top, then records the terminal settings, stays a moment (so the test can
-        // read the cursor state of a live pane) and exits with top's status.
-        let command = "\(Self.sidetap) top --socket \(socket); s=$?; stty -a > \(directory)/stty.tmp; mv \(directory)/stty.tmp \(directory)/stty-$RUN.txt; "
+        // The pane runs top, then records top's exit status and the terminal settings, stays a
+        // moment (so the test can read the cursor state of a live pane) and exits with top's
+        // status. (tmux 3.3's #{pane_dead_status} stays empty here, so the shell records it.)
+        let command = "\(Self.sidetap) top --socket \(socket); s=$?; echo $s > \(directory)/status-$RUN.txt; "
+            + "stty -a > \(directory)/stty.tmp; mv \(directory)/stty.tmp \(directory)/stty-$RUN.txt; "
             + "sleep 3; exit $s"
         func start(_ run: Int) throws {
             let shell = "RUN=\(run); " + command
@@ -162,13 +181,9 @@ import Glibc
             #expect(tmux.format("#{cursor_flag}") == "1", "run \(run): the cursor is still hidden")
             let flags = Set(log("stty-\(run).txt").split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" }).map(String.init))
             #expect(flags.isSuperset(of: ["icanon", "isig", "echo", "ixon", "icrnl"]), "run \(run): terminal not restored: \(flags.sorted())")
-            var status: String?
-            _ = Self.wait(seconds: 30) {
-                let state = tmux.format("#{pane_dead} #{pane_dead_status}")
-                if state.hasPrefix("1 ") { status = String(state.dropFirst(2)) }
-                return status != nil
-            }
-            return status
+            #expect(Self.wait(seconds: 30) { tmux.format("#{pane_dead}") == "1" }, "run \(run): the pane's shell did not end")
+            let status = log("status-\(run).txt").trimmingCharacters(in: .whitespacesAndNewlines)
+            return status.isEmpty ? nil : status
         }
 
         // Run 1: sources and ports with rates, a cut in the recent-cuts table, then q.
