@@ -13,6 +13,7 @@ BINDIR     ?= $(PREFIX)/bin
 DOCDIR     ?= $(PREFIX)/share/doc/sidetap
 SYSCONFDIR ?= /etc/sidetap
 UNITDIR    ?= /etc/systemd/system
+SYSUSERSDIR ?= /etc/sysusers.d
 SWIFT      ?= swift
 # e.g. --static-swift-stdlib: a binary that needs no Swift toolchain on the host
 SWIFT_BUILD_FLAGS ?=
@@ -42,6 +43,9 @@ install: $(BINARY)
 	    -e 's#/usr/local/share/doc/sidetap#$(DOCDIR)#g' \
 	    dist/systemd/sidetap.service > $(DESTDIR)$(UNITDIR)/sidetap.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sidetap.service
+	$(INSTALL) -d $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 0644 dist/sysusers.d/sidetap.conf $(DESTDIR)$(SYSUSERSDIR)/sidetap.conf
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/sidetap.conf; fi
 	@set -e; for f in dist/sidetap.yaml $(FILTERS); do \
 	  case $$f in dist/*) target=$(DESTDIR)$(SYSCONFDIR)/$${f#dist/} ;; *) target=$(DESTDIR)$(SYSCONFDIR)/$$f ;; esac; \
 	  if [ -e "$$target" ]; then \
@@ -55,6 +59,6 @@ install: $(BINARY)
 	@echo "installed; next: edit $(SYSCONFDIR)/sidetap.yaml, then systemctl daemon-reload && systemctl enable --now sidetap"
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/sidetap $(DESTDIR)$(UNITDIR)/sidetap.service
+	rm -f $(DESTDIR)$(BINDIR)/sidetap $(DESTDIR)$(UNITDIR)/sidetap.service $(DESTDIR)$(SYSUSERSDIR)/sidetap.conf
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@echo "kept $(SYSCONFDIR) and /var/lib/sidetap (config, rules, captures, audit log); remove them by hand if wanted"

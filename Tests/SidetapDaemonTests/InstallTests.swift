@@ -28,10 +28,11 @@ import Testing
             #expect(keys[key] == [value], "\(key): \(String(describing: keys[key]))")
         }
         #expect(Set((keys["CapabilityBoundingSet"]?.first ?? "").split(separator: " ").map(String.init))
-                == ["CAP_NET_RAW", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID"])
+                == ["CAP_NET_RAW", "CAP_NET_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_CHOWN"])
         #expect(Set((keys["RestrictAddressFamilies"]?.first ?? "").split(separator: " ").map(String.init))
                 == ["AF_UNIX", "AF_INET", "AF_INET6", "AF_PACKET", "AF_NETLINK"])
         #expect(keys["ExecStart"]?.first?.hasPrefix("/usr/local/bin/sidetap run /etc/sidetap/sidetap.yaml") == true)
+        #expect(keys["ExecStart"]?.first?.hasSuffix("--user sidetap") == true)
     }
 
     /// systemd's own parser: no unknown key, no bad value (it needs no running systemd).
@@ -55,7 +56,7 @@ import Testing
     @Test func makeInstallPlansTheExpectedPaths() throws {
         let result = try ExternalTool.run("/usr/bin/make", ["-n", "install", "DESTDIR=/stage", "BINARY=/bin/true"], directory: TestSupport.repositoryRoot)
         #expect(result.succeeded, "\(result.stderr)")
-        for path in ["/stage/usr/local/bin/sidetap", "/stage/etc/systemd/system/sidetap.service", "/stage/etc/sidetap/filters",
+        for path in ["/stage/usr/local/bin/sidetap", "/stage/etc/systemd/system/sidetap.service", "/stage/etc/sysusers.d/sidetap.conf", "/stage/etc/sidetap/filters",
                      "/stage/usr/local/share/doc/sidetap"] {
             #expect(result.stdout.contains(path), "make -n install does not mention \(path)")
         }
