@@ -115,6 +115,11 @@ final class PortWorker: @unchecked Sendable {
                     if shapes {
                         // Hold the packet until the bucket allows it (the ring is the queue).
                         var wait = bucket!.nanosUntilAdmissible(wireBytes: Int(entry.length), nowNanos: now)
+                        // A port that batches its writes sends what it holds before waiting, so
+                        // the shaped rate is what leaves the port, not bursts of a whole batch.
+                        if wait > 0 {
+                            do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
+                        }
                         while wait > 0 && !stopRequested.load(ordering: .relaxed) {
                             let deadline = now &+ min(wait, 20_000_000)
                             sleep(deadline)
