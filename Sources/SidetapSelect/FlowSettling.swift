@@ -31,13 +31,8 @@ extension Selector {
     func settledPcap(_ index: Int, _ packet: CapturedPacket, _ decoded: DecodedPacket) -> Int8 {
         let serial = state.pointee.serial
         if settledStamp[index] == serial { return settledValue[index] }
-        if state.pointee.linkSerial != serial {
-            state.pointee.linkSerial = serial
-            state.pointee.linkIndex = linkTypes.firstIndex(of: decoded.linkType) ?? -1
-        }
-        let linkIndex = state.pointee.linkIndex
         var value: Int8 = 0   // no program for this link type: pcapMatches answers false, always
-        if linkIndex >= 0, let program = programs[index &* linkTypes.count &+ linkIndex] {
+        if let program = program(index, for: decoded) {
             if !state.pointee.invariantReady { describeInvariant(decoded) }
             var invariant = InvariantBits(masks: invariantMasks)
             invariant.present = state.pointee.invariantPresent

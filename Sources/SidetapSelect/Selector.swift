@@ -364,17 +364,26 @@ public final class Selector {
         return true
     }
 
-    /// Runs shared pcap expression `index` on the packet, once per packet.
-    func pcapMatches(_ index: Int, _ packet: CapturedPacket, _ decoded: DecodedPacket) -> Bool {
+    /// Shared pcap expression `index` compiled for the current packet's link type; nil when it
+    /// does not compile for that link type (it then matches nothing). The link type's index is
+    /// looked up once per packet.
+    @inline(__always)
+    func program(_ index: Int, for decoded: DecodedPacket) -> FilterProgram? {
         let serial = state.pointee.serial
-        if pcapStamp[index] == serial { return pcapValue[index] }
         if state.pointee.linkSerial != serial {
             state.pointee.linkSerial = serial
             state.pointee.linkIndex = linkTypes.firstIndex(of: decoded.linkType) ?? -1
         }
         let linkIndex = state.pointee.linkIndex
+        return linkIndex >= 0 ? programs[index &* linkTypes.count &+ linkIndex] : nil
+    }
+
+    /// Runs shared pcap expression `index` on the packet, once per packet.
+    func pcapMatches(_ index: Int, _ packet: CapturedPacket, _ decoded: DecodedPacket) -> Bool {
+        let serial = state.pointee.serial
+        if pcapStamp[index] == serial { return pcapValue[index] }
         var value = false
-        if linkIndex >= 0, let program = programs[index &* linkTypes.count &+ linkIndex] {
+        if let program = program(index, for: decoded) {
             value = program.matches(packet.bytes, wireLength: packet.wireLength)
             state.pointee.programRuns &+= 1
         }
