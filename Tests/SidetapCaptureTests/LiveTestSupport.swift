@@ -128,16 +128,6 @@ final class SourceRunner: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms for at most `seconds`.
-func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 /// Collects live-source events from the polling thread.
 final class EventLog: @unchecked Sendable {
     private let lock = NSLock()

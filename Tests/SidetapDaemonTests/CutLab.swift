@@ -81,14 +81,7 @@ final class CutLab: @unchecked Sendable {
     }
 
     /// Waits until `condition` holds or `seconds` pass; returns whether it held.
-    func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
-    }
+    func wait(seconds: Double, _ condition: () -> Bool) -> Bool { eventually(seconds, condition) }
 
     /// Starts `sidetap run` in the tap namespace.
     func startSidetap(config: String) throws {

@@ -43,6 +43,26 @@ import Testing
 
         /// `sidetap run --user nobody CONFIG` (inside namespace `inside` when given), output
         /// to `sidetap.log`. `ip netns exec` executes Sidetap in place, so the pid is Sidetap's.
+        /// A file job that runs about a minute: 600 packets through a port shaped to 10 packets/s
+        /// behind a 64-slot ring, so the source waits for the port. Writes `c.yaml` with the
+        /// control section's `cuts: { CUTS }`; returns the control socket's path.
+        func writeSlowFileJob(cuts: String) throws -> String {
+            try TestSupport.writeCapture(directory + "/in.pcap", packets: 600)
+            try "accept any\n".write(toFile: directory + "/all.rules", atomically: true, encoding: .utf8)
+            let socket = directory + "/run/control.sock"
+            try """
+                sources:
+                  - { name: f, file: in.pcap }
+                ports:
+                  - { name: all, kind: discard, rules: all.rules, rate: { pps: 10, mode: shape } }
+                options: { control_socket: \(socket), status: off, ring_slots: 64 }
+                control:
+                  audit: audit.jsonl
+                  cuts: { \(cuts) }
+                """.write(toFile: directory + "/c.yaml", atomically: true, encoding: .utf8)
+            return socket
+        }
+
         func startSidetap(config: String, inside: String? = nil) throws -> Process {
             let process = Process()
             let command = [TestSupport.sidetapExecutable, "run", config, "--user", "nobody", "--status", "off", "--log-level", "info"]
@@ -65,14 +85,7 @@ import Testing
 
         var log: String { (try? String(contentsOfFile: directory + "/sidetap.log", encoding: .utf8)) ?? "" }
 
-        func wait(seconds: Double, _ condition: () -> Bool) -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if condition() { return true }
-                usleep(50_000)
-            }
-            return condition()
-        }
+        func wait(seconds: Double, _ condition: () -> Bool) -> Bool { eventually(seconds, condition) }
 
         /// Waits until Sidetap says it dropped, then reads every one of its threads.
         func droppedThreads(_ process: Process) throws -> [ThreadCredentials] {
@@ -137,21 +150,7 @@ import Testing
         let lab = Lab()
         defer { lab.cleanup() }
         let dir = lab.directory
-        // 600 packets through a port shaped to 10 packets/s behind a 64-slot ring: the source
-        // waits for the port, so Sidetap runs about a minute on a file.
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 600)
-        try "accept any\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
-        let socket = dir + "/run/control.sock"
-        try """
-            sources:
-              - { name: f, file: in.pcap }
-            ports:
-              - { name: all, kind: discard, rules: all.rules, rate: { pps: 10, mode: shape } }
-            options: { control_socket: \(socket), status: off, ring_slots: 64 }
-            control:
-              audit: audit.jsonl
-              cuts: { reset: off, block: off }
-            """.write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        let socket = try lab.writeSlowFileJob(cuts: "reset: off, block: off")
         let process = try lab.startSidetap(config: dir + "/c.yaml")
         let threads = try lab.droppedThreads(process)
         Self.expectEveryThread(threads, kept: .none)
@@ -211,21 +210,7 @@ import Testing
         defer { lab.cleanup() }
         let dir = lab.directory
         try lab.addNamespace("blk")
-        // 600 packets through a port shaped to 10 packets/s behind a 64-slot ring: the source
-        // waits for the port, so Sidetap runs about a minute on a file.
-        try TestSupport.writeCapture(dir + "/in.pcap", packets: 600)
-        try "accept any\n".write(toFile: dir + "/all.rules", atomically: true, encoding: .utf8)
-        let socket = dir + "/run/control.sock"
-        try """
-            sources:
-              - { name: f, file: in.pcap }
-            ports:
-              - { name: all, kind: discard, rules: all.rules, rate: { pps: 10, mode: shape } }
-            options: { control_socket: \(socket), status: off, ring_slots: 64 }
-            control:
-              audit: audit.jsonl
-              cuts: { reset: off, nftables_table: stpriv }
-            """.write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        let socket = try lab.writeSlowFileJob(cuts: "reset: off, nftables_table: stpriv")
         let process = try lab.startSidetap(config: dir + "/c.yaml", inside: "blk")
         let threads = try lab.droppedThreads(process)
         Self.expectEveryThread(threads, kept: CapabilitySet([.netAdmin]))

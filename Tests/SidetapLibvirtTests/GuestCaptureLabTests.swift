@@ -1,4 +1,5 @@
 import Foundation
+import SidetapTestKit
 import SidetapCapture
 import SidetapCore
 import SidetapLibvirt

@@ -123,16 +123,6 @@ final class EchoRecorder: @unchecked Sendable {
     }
 }
 
-/// Polls `condition` every 20 ms for at most `seconds`.
-func eventually(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 /// Collects source events.
 final class EventLog: @unchecked Sendable {
     private let lock = NSLock()
