@@ -1,4 +1,5 @@
 import Foundation
+import SidetapCore
 
 /// Text pieces of the `sidetap top` frame: rates, counts, durations, and safe plain text.
 public enum TopFormat {
@@ -22,15 +23,7 @@ public enum TopFormat {
     }
 
     /// 1234567 → "1,234,567".
-    public static func count(_ value: UInt64) -> String {
-        let digits = String(value)
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return out
-    }
+    public static func count(_ value: UInt64) -> String { Format.count(value) }
 
     /// A drop counter with its rate: "0", "1,204", "1,204 +35/s".
     public static func drops(_ total: UInt64, perSecond: Double?) -> String {
@@ -52,10 +45,7 @@ public enum TopFormat {
     }
 
     /// A fixed-point rendering.
-    public static func fixed(_ value: Double, _ digits: Int) -> String {
-        guard value.isFinite else { return "-" }
-        return String(format: "%.\(digits)f", value)
-    }
+    public static func fixed(_ value: Double, _ digits: Int) -> String { Format.fixed(value, digits) }
 
     /// Text from the daemon made safe to print on a terminal: control characters (an escape
     /// sequence in an interface name, a newline in an error) become "?".
