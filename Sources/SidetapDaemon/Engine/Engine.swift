@@ -27,8 +27,6 @@ public final class Engine: @unchecked Sendable {
     private var sourceThreads: [WorkerThread] = []
     private let startedAt: Int64
     private let stopping = Atomic<Bool>(false)
-    /// Set once every source thread has ended and the ports are being drained and closed.
-    let finishing = Atomic<Bool>(false)
     /// The running ports and config; short critical sections (statistics, hand-over).
     let state: Mutex<State>
     /// Serialises reloads, and lets `waitUntilFinished` wait for one in progress.
@@ -156,16 +154,16 @@ public final class Engine: @unchecked Sendable {
     public func waitUntilFinished() {
         for thread in sourceThreads { thread.join() }
         sourceThreads.removeAll()
-        finishing.store(true, ordering: .releasing)
         // A reload in progress finishes first (its sources have ended, so it does not wait long);
-        // later ones are refused.
-        reloading.withLock { _ in
-            let ports = state.withLock { state in
+        // later ones see `ended` and change nothing. The ports drain outside the reload lock, so
+        // a reload asked meanwhile (a shaped port can take seconds) answers at once.
+        let ports = reloading.withLock { _ in
+            state.withLock { state in
                 state.ended = true
                 return state.ports
             }
-            retire(ports)
         }
+        retire(ports)
         for worker in sourceWorkers {
             worker.source.close()
             if let failure = worker.failure {

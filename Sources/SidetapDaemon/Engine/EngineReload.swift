@@ -110,16 +110,12 @@ extension Engine {
     /// the file changes what only a restart applies (sources, options, flows). Returns after
     /// removed ports have closed.
     public func apply(_ config: SidetapConfig) throws(EngineError) -> EngineReloadReport {
-        // Once the sources have ended, `waitUntilFinished` holds the reload lock while the ports
-        // drain (seconds for a shaped port): answer at once instead of waiting for it — an
-        // unchanged file is fine, any change is refused.
-        if finishing.load(ordering: .acquiring) { return try applyLocked(config, onlyIfUnchanged: true) }
-        return try reloading.withLock { (_: inout Void) throws(EngineError) -> EngineReloadReport in
-            try applyLocked(config, onlyIfUnchanged: false)
+        try reloading.withLock { (_: inout Void) throws(EngineError) -> EngineReloadReport in
+            try applyLocked(config)
         }
     }
 
-    private func applyLocked(_ file: SidetapConfig, onlyIfUnchanged: Bool) throws(EngineError) -> EngineReloadReport {
+    private func applyLocked(_ file: SidetapConfig) throws(EngineError) -> EngineReloadReport {
         let running = state.withLock { $0.config }
         var config = file
         // `sidetap replay` reads the file its command line names, not the config's sources:
@@ -134,10 +130,9 @@ extension Engine {
         // Validates every rules file before anything changes.
         _ = try EngineAssembly.compileRules(config, sources: descriptions)
         let texts = Self.rulesTexts(config.ports)
+        // Once the engine stops or its sources have ended, an unchanged file is still fine (the
+        // reload of appliances goes on) but nothing in the pipeline changes any more.
         let stopped = state.withLock({ $0.ended }) || isStopping
-        if stopped && !onlyIfUnchanged {
-            throw EngineError(message: "the engine is stopping or has ended: nothing to reload")
-        }
         let oldTexts = state.withLock { $0.rulesTexts }
 
         var report = EngineReloadReport()
@@ -171,7 +166,7 @@ extension Engine {
             state.withLock { $0.config.control = config.control }
             return report
         }
-        if onlyIfUnchanged || stopped {
+        if stopped {
             throw EngineError(message: "the engine is stopping or has ended: nothing to reload")
         }
 
