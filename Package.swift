@@ -45,12 +45,10 @@ let package = Package(
         ),
         .systemLibrary(
             name: "CLibvirt",
-            pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
         .systemLibrary(
             name: "CNftables",
-            pkgConfig: "libnftables",
             providers: [.apt(["libnftables-dev"])]
         ),
         .target(name: "CSidetapLinux"),

@@ -2,10 +2,14 @@
 # Sidetap offline throughput benchmark, in one run (about 3–6 minutes on 2 cores):
 #   1. release build; generate the capture once (deterministic seed) into $BENCH_DIR;
 #   2. warm the page cache;
-#   3. hyperfine (-N, $RUNS runs, JSON export): bare libpcap read, sidetap 1×1 → discard,
-#      sidetap 1×1 native → discard, sidetap 4×8 → discard, sidetap 1×1 → pcap file,
-#      tcpdump → /dev/null, tcpdump → file (same expression as the 1×1 rule);
-#   4. packets/s, ratios against the targets, PASS/FAIL;
+#   3. $RUNS interleaved rounds after one warm-up round: in each round every command runs once,
+#      in an order rotated by one per round, so a burst of load from the machine's neighbours
+#      lands on all commands alike instead of on whichever ran all its runs at that moment;
+#      `sync` (untimed) before each, so no command runs beside the writeback of another's file.
+#      Commands: bare libpcap read, sidetap 1×1 → discard, sidetap 1×1 native → discard,
+#      sidetap 4×8 → discard, sidetap 1×1 → pcap file, tcpdump → /dev/null, tcpdump → file
+#      (same expression as the 1×1 rule). Wall-clock time of each process, start to exit;
+#   4. packets/s from the median over rounds, ratios against the targets, PASS/FAIL;
 #   5. allocation check: malloc_count.c (LD_PRELOAD) on two prefixes; heap allocations per extra packet.
 # Must run as root (tcpdump -Z root, page-cache warm-up). Exit status 1 when a target fails
 # or a measurement could not run.
@@ -13,7 +17,7 @@
 # Knobs (environment):
 #   SIDETAP_BENCH_PACKETS   packets in the capture            (default 2000000, at least 2000000 for the targets)
 #   SIDETAP_BENCH_SEED      generator seed                     (default 20260101)
-#   SIDETAP_BENCH_RUNS      hyperfine runs per command          (default 3)
+#   SIDETAP_BENCH_RUNS      measured rounds (each command once)  (default 7)
 #   SIDETAP_BENCH_DIR       work directory                      (default /tmp/sidetap-bench)
 #   SIDETAP_BENCH_ALLOC     "SMALL LARGE" prefixes for the allocation check (default "50000 200000"; "" skips)
 #   SIDETAP_BENCH_EXPR      tcpdump expression of the 1×1 rule  (default "tcp port 80"; keep rules/tcp80.rules in step)
@@ -22,7 +26,7 @@ set -euo pipefail
 
 PACKETS=${SIDETAP_BENCH_PACKETS:-2000000}
 SEED=${SIDETAP_BENCH_SEED:-20260101}
-RUNS=${SIDETAP_BENCH_RUNS:-3}
+RUNS=${SIDETAP_BENCH_RUNS:-7}
 BENCH_DIR=${SIDETAP_BENCH_DIR:-/tmp/sidetap-bench}
 ALLOC=${SIDETAP_BENCH_ALLOC-50000 200000}
 EXPR=${SIDETAP_BENCH_EXPR:-tcp port 80}
@@ -32,7 +36,7 @@ say() { printf '%s\n' "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 2; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (tcpdump -Z root and the page-cache warm-up need it)"
-for tool in hyperfine tcpdump gcc jq awk; do
+for tool in tcpdump gcc awk; do
     command -v "$tool" >/dev/null || die "missing $tool (apt-get install $tool)"
 done
 [ -f /usr/include/pcap/pcap.h ] || die "missing libpcap headers (apt-get install libpcap-dev)"
@@ -104,38 +108,57 @@ if [ -f "$BENCH_DIR/out.pcap" ]; then
 fi
 
 # --- 3. measure --------------------------------------------------------------------------
-say "== hyperfine: $RUNS runs each"
-COMMANDS=(-n libpcap-read "$TMP/pcap_read $IN")
+NAMES=(); COMMANDS=()
+measure() { NAMES+=("$1"); COMMANDS+=("$2"); }
+measure libpcap-read "$TMP/pcap_read $IN"
 if [ "$SIDETAP_OK" -eq 1 ]; then
-    COMMANDS+=(
-        -n sidetap-1x1 "$SIDETAP run $CFG/1x1-discard.yaml"
-        -n sidetap-1x1-native "$SIDETAP run $CFG/1x1-native-discard.yaml"
-        -n sidetap-1x1-flows "$SIDETAP run $CFG/1x1-flows-discard.yaml"
-        -n sidetap-4x8 "$SIDETAP run $CFG/4x8-discard.yaml"
-        -n sidetap-4x8-mixed "$SIDETAP run $CFG/4x8-mixed-discard.yaml"
-        -n sidetap-file "$SIDETAP run $CFG/1x1-file.yaml"
-    )
+    measure sidetap-1x1 "$SIDETAP run $CFG/1x1-discard.yaml"
+    measure sidetap-1x1-native "$SIDETAP run $CFG/1x1-native-discard.yaml"
+    measure sidetap-1x1-flows "$SIDETAP run $CFG/1x1-flows-discard.yaml"
+    measure sidetap-4x8 "$SIDETAP run $CFG/4x8-discard.yaml"
+    measure sidetap-4x8-mixed "$SIDETAP run $CFG/4x8-mixed-discard.yaml"
+    measure sidetap-file "$SIDETAP run $CFG/1x1-file.yaml"
 else
     FAILED=1
 fi
-COMMANDS+=(
-    -n tcpdump-devnull "tcpdump -r $IN -w /dev/null '$EXPR'"
-    -n tcpdump-file "tcpdump -Z root -r $IN -w $BENCH_DIR/tcpdump-out.pcap '$EXPR'"
-)
-JSON="$BENCH_DIR/results.json"
-hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$JSON" --style basic "${COMMANDS[@]}" > "$TMP/hyperfine.txt" 2>&1 \
-    || { cat "$TMP/hyperfine.txt"; die "hyperfine failed"; }
+measure tcpdump-devnull "tcpdump -r $IN -w /dev/null '$EXPR'"
+measure tcpdump-file "tcpdump -Z root -r $IN -w $BENCH_DIR/tcpdump-out.pcap '$EXPR'"
+TIMES="$BENCH_DIR/times.txt"     # one line per measured run: name round seconds
+: > "$TIMES"
+say "== measuring: $RUNS rounds after a warm-up round; each command once per round, order rotated"
+COUNT_COMMANDS=${#NAMES[@]}
+for round in $(seq 0 "$RUNS"); do
+    for k in $(seq 0 $((COUNT_COMMANDS - 1))); do
+        i=$(( (k + round) % COUNT_COMMANDS ))
+        sync    # the previous command's output is on disk: no command runs beside another's writeback
+        begin=$EPOCHREALTIME
+        if ! eval "${COMMANDS[$i]}" > /dev/null 2> "$TMP/last.err"; then
+            say "   ${NAMES[$i]} failed in round $round:"; sed 's/^/     /' "$TMP/last.err" | tail -n 3
+            FAILED=1; continue
+        fi
+        end=$EPOCHREALTIME
+        [ "$round" -gt 0 ] && awk -v n="${NAMES[$i]}" -v r="$round" -v b="$begin" -v e="$end" \
+            'BEGIN { printf "%s %d %.6f\n", n, r, e - b }' >> "$TIMES"
+    done
+done
 
-median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median' "$JSON"; }
+# median NAME: the median of NAME's measured runs, in seconds (empty when none).
+median() {
+    awk -v n="$1" '$1 == n { print $3 }' "$TIMES" | sort -g | awk '{ t[NR] = $1 } END {
+        if (NR == 0) exit;
+        if (NR % 2) printf "%.6f\n", t[(NR + 1) / 2]; else printf "%.6f\n", (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
+}
+# spread NAME: smallest and largest run, "min–max".
+spread() { awk -v n="$1" '$1 == n { if (!c++ || $3 < lo) lo = $3; if ($3 > hi) hi = $3 } END { if (c) printf "%.3f–%.3f", lo, hi }' "$TIMES"; }
 pps() { awk -v p="$PACKETS" -v t="$1" 'BEGIN { if (t > 0) printf "%.0f", p / t; else print 0 }'; }
 
 say ""
-say "== results ($PACKETS packets, median of $RUNS; JSON: $JSON)"
-printf '%-22s %10s %14s\n' measurement seconds packets/s
+say "== results ($PACKETS packets, median of $RUNS rounds; every run in $TIMES)"
+printf '%-22s %10s %14s  %s\n' measurement seconds packets/s "min–max s"
 for name in libpcap-read sidetap-1x1 sidetap-1x1-native sidetap-1x1-flows sidetap-4x8 sidetap-4x8-mixed sidetap-file tcpdump-devnull tcpdump-file; do
     t=$(median "$name")
     [ -n "$t" ] || continue
-    printf '%-22s %10.3f %14s\n' "$name" "$t" "$(pps "$t")"
+    printf '%-22s %10.3f %14s  %s\n' "$name" "$t" "$(pps "$t")" "$(spread "$name")"
 done
 
 # ratio NAME NUMERATOR-MEASUREMENT DENOMINATOR-MEASUREMENT TARGET: pps(a) / pps(b) = t(b) / t(a)

@@ -67,41 +67,45 @@ public struct DomainSnapshot: Sendable, Hashable {
 /// A read-only connection to a libvirt hypervisor (`virConnectOpenReadOnly`): enough to look
 /// domains up, never to change them. Closed on deinit.
 ///
-/// libvirt's default error handler (which prints to standard error) is replaced by a silent
-/// one; errors are returned as `LibvirtError`. Use a connection from one thread at a time.
+/// libvirt is loaded on the first connection (`LibvirtAPI`); its default error handler (which
+/// prints to standard error) is replaced by a silent one; errors are returned as
+/// `LibvirtError`. Use a connection from one thread at a time.
 public final class LibvirtConnection {
     /// The URI it was opened with (`qemu:///system`, `test:///default`, `test:///path.xml`).
     public let uri: String
     private let handle: virConnectPtr
+    private let api: LibvirtAPI
 
-    /// Opens a read-only connection. Wraps `virConnectOpenReadOnly`.
+    /// Opens a read-only connection, loading libvirt first if needed. Wraps
+    /// `virConnectOpenReadOnly`.
     public init(uri: String) throws(LibvirtError) {
-        Self.prepare()
-        guard let handle = virConnectOpenReadOnly(uri) else {
-            throw LibvirtError.last("connect to \(uri)")
+        let api = try LibvirtAPI.shared.get()
+        guard let handle = api.connectOpenReadOnly(uri) else {
+            throw LibvirtError.last("connect to \(uri)", api)
         }
         self.uri = uri
         self.handle = handle
+        self.api = api
     }
 
-    deinit { virConnectClose(handle) }
+    deinit { _ = api.connectClose(handle) }
 
     /// Looks a domain up by name: its state and its interfaces; nil when no domain of that
     /// name is defined. Wraps `virDomainLookupByName`, `virDomainGetState`, `virDomainGetXMLDesc`.
     public func domain(named name: String) throws(LibvirtError) -> DomainSnapshot? {
-        guard let domain = virDomainLookupByName(handle, name) else {
-            let error = LibvirtError.last("look up domain \(name) on \(uri)")
+        guard let domain = api.domainLookupByName(handle, name) else {
+            let error = LibvirtError.last("look up domain \(name) on \(uri)", api)
             if error.isNoSuchDomain { return nil }
             throw error
         }
-        defer { virDomainFree(domain) }
+        defer { _ = api.domainFree(domain) }
         var state: Int32 = 0
         var reason: Int32 = 0
-        guard virDomainGetState(domain, &state, &reason, 0) == 0 else {
-            throw LibvirtError.last("read the state of domain \(name) on \(uri)")
+        guard api.domainGetState(domain, &state, &reason, 0) == 0 else {
+            throw LibvirtError.last("read the state of domain \(name) on \(uri)", api)
         }
-        guard let raw = virDomainGetXMLDesc(domain, 0) else {
-            throw LibvirtError.last("read the XML of domain \(name) on \(uri)")
+        guard let raw = api.domainGetXMLDesc(domain, 0) else {
+            throw LibvirtError.last("read the XML of domain \(name) on \(uri)", api)
         }
         let xml = String(cString: raw)
         free(raw)
@@ -116,24 +120,15 @@ public final class LibvirtConnection {
     /// Wraps `virConnectListAllDomains`.
     public func domainNames() throws(LibvirtError) -> [String] {
         var list: UnsafeMutablePointer<virDomainPtr?>? = nil
-        let count = virConnectListAllDomains(handle, &list, 0)
-        guard count >= 0, let list else { throw LibvirtError.last("list the domains on \(uri)") }
+        let count = api.connectListAllDomains(handle, &list, 0)
+        guard count >= 0, let list else { throw LibvirtError.last("list the domains on \(uri)", api) }
         var names: [String] = []
         for i in 0..<Int(count) {
             guard let domain = list[i] else { continue }
-            if let name = virDomainGetName(domain) { names.append(String(cString: name)) }
-            virDomainFree(domain)
+            if let name = api.domainGetName(domain) { names.append(String(cString: name)) }
+            _ = api.domainFree(domain)
         }
         free(list)
         return names.sorted()
     }
-
-    /// Initialises libvirt once and silences its default error printer.
-    private static let prepared: Bool = {
-        _ = virInitialize()
-        virSetErrorFunc(nil) { _, _ in }
-        return true
-    }()
-
-    private static func prepare() { _ = prepared }
 }

@@ -16,13 +16,13 @@ public struct LibvirtError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The calling thread's last libvirt error (libvirt keeps one per thread), then cleared.
-    static func last(_ operation: String) -> LibvirtError {
-        guard let error = virGetLastError() else {
+    static func last(_ operation: String, _ api: LibvirtAPI) -> LibvirtError {
+        guard let error = api.getLastError() else {
             return LibvirtError(operation: operation, message: "libvirt reported no details")
         }
         let message = error.pointee.message.map { String(cString: $0) } ?? "libvirt reported no details"
         let code = error.pointee.code
-        virResetLastError()
+        api.resetLastError()
         return LibvirtError(operation: operation, message: message, code: code)
     }
 

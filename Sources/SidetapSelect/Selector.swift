@@ -184,7 +184,7 @@ public final class Selector {
             | hasPorts | layout << 26 | 1 << 63
         let (index, hit) = cache.lookup(
             flow.lowerAddress.high, flow.lowerAddress.low, flow.upperAddress.high, flow.upperAddress.low, k4, k5,
-            hash: UInt64(hash) ^ k5 << 32)
+            hash: UInt64(hash) ^ k5 << 32, serial: state.pointee.serial)
         if !hit {
             fill(cache, index, FlowFacts(decoded, direction: direction, sourceIndex: packet.sourceIndex), hash,
                  packet, decoded, exactLayout: exactLayout)
@@ -266,7 +266,6 @@ public final class Selector {
     @inline(__always)
     func finish(_ cache: FlowCache, _ index: Int, _ packet: CapturedPacket, _ decoded: DecodedPacket) -> UInt64 {
         let entry = cache.entry(index)
-        entry.pointee.lastUsed = state.pointee.serial
         var accepted = entry.pointee.acceptMask
         var pending = entry.pointee.pendingMask
         var overridden: UInt64 = 0

@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 
 /// Sends nftables commands in-process through libnftables (the library the `nft` program is
-/// built on): ruleset text is one atomic transaction, as with `nft -f`, and listings come back
+/// built on; loaded on the first command, `NftablesAPI`): ruleset text is one atomic transaction, as with `nft -f`, and listings come back
 /// as nft's JSON, as with `nft -j -n`. Nothing is executed: a child process would get no
 /// capabilities after Sidetap's privilege drop (no ambient capabilities are kept), while this
 /// process keeps CAP_NET_ADMIN when blocks are configured.
@@ -63,19 +63,24 @@ struct NftablesCommand: Sendable {
 
     /// One libnftables call on the calling thread, in its network namespace.
     private static func execute(_ text: String, json: Bool, operation: String) -> Result<Data, CutError> {
-        guard let context = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+        let api: NftablesAPI
+        switch NftablesAPI.shared {
+        case .success(let loaded): api = loaded
+        case .failure(let error): return .failure(CutError.failed(operation: operation, reason: "\(error) (install libnftables1)"))
+        }
+        guard let context = api.contextNew(UInt32(NFT_CTX_DEFAULT)) else {
             return .failure(CutError.failed(operation: operation, reason: "libnftables could not create a context"))
         }
-        defer { nft_ctx_free(context) }
+        defer { api.contextFree(context) }
         if json {
-            nft_ctx_output_set_flags(context, UInt32(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_ALL))
+            api.outputSetFlags(context, UInt32(NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_ALL))
         }
-        guard nft_ctx_buffer_output(context) == 0, nft_ctx_buffer_error(context) == 0 else {
+        guard api.bufferOutput(context) == 0, api.bufferError(context) == 0 else {
             return .failure(CutError.failed(operation: operation, reason: "libnftables could not buffer its output"))
         }
-        let status = nft_run_cmd_from_buffer(context, text)
-        let output = nft_ctx_get_output_buffer(context).map { String(cString: $0) } ?? ""
-        let errors = (nft_ctx_get_error_buffer(context).map { String(cString: $0) } ?? "")
+        let status = api.runCommand(context, text)
+        let output = api.outputBuffer(context).map { String(cString: $0) } ?? ""
+        let errors = (api.errorBuffer(context).map { String(cString: $0) } ?? "")
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard status == 0 else {
             return .failure(CutError.failed(operation: operation, reason: errors.isEmpty ? "libnftables failed (status \(status))" : "nftables: \(errors)"))
