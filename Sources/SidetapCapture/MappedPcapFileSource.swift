@@ -206,6 +206,13 @@ public final class MappedPcapFileSource: PacketSource {
         return state.pollOutcome(delivered: count, finished: finished)
     }
 
+    /// Lets the page-table entries before `oldest` (or before everything read, for nil) be
+    /// taken down (`PopulateAhead`).
+    public func deliveredBytesInUse(from oldest: UnsafeRawPointer?) {
+        guard let file, let populator = file.populator else { return }
+        populator.referencedFrom(oldest.map { $0 - file.base } ?? cursor)
+    }
+
     /// Makes the next `poll` return `.endOfInput`; safe from any thread.
     public func stop() { state.requestStop() }
 

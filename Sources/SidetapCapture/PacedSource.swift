@@ -41,6 +41,14 @@ public final class PacedSource: PacketSource {
     public var description: SourceDescription { source.description }
     public var bytesOutliveDelivery: Bool { source.bytesOutliveDelivery }
 
+    /// Passes the hint on, counting the packet held for its due time as still in use.
+    public func deliveredBytesInUse(from oldest: UnsafeRawPointer?) {
+        guard source.bytesOutliveDelivery else { return }
+        var oldest = oldest
+        if let held = pending?.bytes.baseAddress, oldest.map({ held < $0 }) ?? true { oldest = held }
+        source.deliveredBytesInUse(from: oldest)
+    }
+
     /// Opens the wrapped source; the schedule starts with the first packet polled.
     public func open() throws {
         // Relaxed is enough: open and poll run on the same thread.

@@ -116,6 +116,16 @@ public final class PacketRing: @unchecked Sendable {
         published.store(producerIndex, ordering: .releasing)
     }
 
+    /// The bytes of the oldest packet pushed and not yet released by the consumer (the
+    /// arena copy for a copied packet, the caller's pointer otherwise), or nil when the ring
+    /// holds none. Producer thread only: entries from the consumer's released index up to
+    /// the producer's are the producer's own writes, so reading one is not a race.
+    public var oldestPendingBytes: UnsafeRawPointer? {
+        let oldest = released.load(ordering: .acquiring)
+        guard oldest != producerIndex else { return nil }
+        return entries[oldest & mask].bytes
+    }
+
     /// Packets pushed but not yet consumed, as the producer sees it (may lag).
     public var producerBacklog: Int { producerIndex - released.load(ordering: .relaxed) }
 

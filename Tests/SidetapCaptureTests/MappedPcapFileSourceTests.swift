@@ -2,6 +2,7 @@ import Foundation
 import SidetapCapture
 import SidetapCore
 import SidetapPcap
+import SidetapTestKit
 import Testing
 
 /// Synthetic classic pcap files covering what the corpus does not: every magic and byte
@@ -259,5 +260,59 @@ import Testing
         #expect { try FileSources.open(path: archaic, name: "x") } throws: { error in
             (error as? FileSourceError)?.reason == "archaic pcap savefile format"
         }
+    }
+
+    /// Resident bytes of the mapping that contains `address`, from /proc/self/smaps.
+    static func residentBytes(of address: UnsafeRawPointer) throws -> Int {
+        // Read to the end: /proc files report a size of 0, which `String(contentsOfFile:)` trusts.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/smaps") else { throw TestFailure("cannot open /proc/self/smaps") }
+        defer { try? handle.close() }
+        let smaps = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        let target = UInt(bitPattern: address)
+        var inside = false
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
+                let bounds = range.split(separator: "-").compactMap { UInt($0, radix: 16) }
+                inside = bounds.count == 2 && bounds[0] <= target && target < bounds[1]
+            } else if inside, fields.first == "Rss:", fields.count >= 2, let kilobytes = Int(fields[1]) {
+                return kilobytes * 1024
+            }
+        }
+        throw TestFailure("no mapping holds \(address)")
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Pages before the oldest byte a consumer still holds lose their page-table entries while
+    /// reading goes on (so the final unmap has little left to do); pages from it on stay, and
+    /// a page taken down still reads back correctly.
+    @Test func pagesBeforeWhatConsumersHoldAreTakenDown() throws {
+        var file = PcapFileBuilder()
+        let packetCount = 24_000   // about 24 MiB of 1,000-byte packets
+        for i in 0..<packetCount {
+            file.packet(seconds: UInt32(i), fraction: 0, data: pattern(984, seed: UInt8(truncatingIfNeeded: i)))
+        }
+        let path = try file.write(name: "release-behind.pcap")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let source = try MappedPcapFileSource(path: path, name: "m")
+        try source.open()
+        defer { source.close() }
+        var packets: [CapturedPacket] = []
+        while case .delivered = try source.poll(limit: 1000, { packets.append($0) }) {}
+        #expect(packets.count == packetCount)
+        let first = try #require(packets.first?.bytes.baseAddress)
+        let held = packets[packetCount * 3 / 4]
+        // Everything was read, so the populating thread has faulted the whole file in.
+        #expect(eventually(5) { (try? Self.residentBytes(of: first)) ?? 0 >= 20 << 20 })
+        source.deliveredBytesInUse(from: held.bytes.baseAddress)
+        // About three quarters of the mapping goes; the quarter from the held packet stays.
+        #expect(eventually(5) { (try? Self.residentBytes(of: first)).map { $0 <= 8 << 20 } ?? false })
+        #expect(try Self.residentBytes(of: first) >= 5 << 20)
+        // A packet whose page was taken down reads back from the page cache, unchanged.
+        #expect(Array(packets[10].bytes) == pattern(984, seed: 10))
     }
 }

@@ -27,6 +27,28 @@ import Testing
         #expect(ring.isEmpty)
     }
 
+    /// What the producer learns about what its consumer still holds: the bytes of the oldest
+    /// unreleased packet (the caller's own pointer when it was not copied), nil once empty.
+    @Test func oldestPendingBytesFollowsTheConsumer() {
+        let ring = PacketRing(slots: 8, arenaBytes: 0)
+        let data: [UInt8] = Array(0..<64)
+        data.withUnsafeBytes { bytes in
+            #expect(ring.oldestPendingBytes == nil)
+            for offset in [0, 16, 32] {
+                let pushed = ring.push(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + 8)]), wireLength: 8,
+                                       timestampNanos: 0, sourceIndex: 0, copy: false)
+                #expect(pushed)
+            }
+            // Pushed but unpublished packets are still the producer's, and still held.
+            #expect(ring.oldestPendingBytes == bytes.baseAddress)
+            ring.publish()
+            #expect(ring.consume(limit: 1) { _ in } == 1)
+            #expect(ring.oldestPendingBytes == bytes.baseAddress! + 16)
+            #expect(ring.consume(limit: 5) { _ in } == 2)
+            #expect(ring.oldestPendingBytes == nil)
+        }
+    }
+
     @Test func fullRingRefusesWithoutOverwriting() {
         let ring = PacketRing(slots: 4, arenaBytes: 0)
         let bytes: [UInt8] = [9]

@@ -72,4 +72,13 @@ public protocol PacketSource: AnyObject {
     var statistics: SourceStatistics { get }
     /// The last non-fatal problem (a truncated file, a read error), for reports.
     var lastProblem: String? { get }
+    /// For a source whose bytes outlive delivery: after a batch, the engine names the oldest
+    /// delivered bytes a port may still read (nil: none), so the source may give back what
+    /// lies before them (a mapped file takes those pages' table entries down early). Called
+    /// on the polling thread; the default does nothing.
+    func deliveredBytesInUse(from oldest: UnsafeRawPointer?)
+}
+
+extension PacketSource {
+    public func deliveredBytesInUse(from oldest: UnsafeRawPointer?) {}
 }

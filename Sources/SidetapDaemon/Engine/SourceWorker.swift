@@ -203,6 +203,17 @@ final class SourceWorker: @unchecked Sendable {
                 break
             }
             for p in 0..<portCount { ringTable[p]._withUnsafeGuaranteedRef { $0.publish() } }
+            if !copy {
+                // Ports read this source's bytes in place (never nil, even for an empty
+                // packet): tell it the oldest any ring still holds.
+                var oldest: UnsafeRawPointer? = nil
+                for p in 0..<portCount {
+                    if let pending = ringTable[p].takeUnretainedValue().oldestPendingBytes, oldest.map({ pending < $0 }) ?? true {
+                        oldest = pending
+                    }
+                }
+                source.deliveredBytesInUse(from: oldest)
+            }
             publishCounters()
             if outcome == .endOfInput { break }
         }
