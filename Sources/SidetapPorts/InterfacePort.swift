@@ -71,6 +71,9 @@ public final class InterfacePort: Port {
 
     public var egress: PortEgress? { PortEgress(port: name, interface: interface) }
 
+    /// Frames wait in the batch until `flush` (or a full batch) sends them with `sendmmsg`.
+    public var sendsOnFlush: Bool { true }
+
     public func open(sources: [SourceDescription]) throws {
         guard descriptor < 0 else { throw PortSetupError.invalidSetting(port: name, reason: "opened twice") }
         guard NetworkSocket.validInterfaceName(interface) else {

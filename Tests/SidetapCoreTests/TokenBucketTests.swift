@@ -161,4 +161,63 @@ import Testing
         #expect(!Self.admit(&bucket, wireBytes: 1, nowNanos: 1_050_000_000))
         #expect(Self.admit(&bucket, wireBytes: 1, nowNanos: 1_100_000_000))
     }
+
+    /// A batch sent late (the port's thread was preempted between admitting and sending) must
+    /// not be followed at once by a refilled bucket: what leaves together is at most the burst.
+    @Test func aLateBatchLeavesTheBucketEmptied() {
+        let clock = ManualTimeSource(monotonicNanos: 1_000_000_000)
+        var bucket = TokenBucket(packetsPerSecond: 10_000, bitsPerSecond: nil, burstPackets: 10, nowNanos: clock.monotonicNanos())
+        for _ in 0..<10 {
+            let admitted = bucket.admit(wireBytes: 100, nowNanos: clock.monotonicNanos())
+            #expect(admitted)
+        }
+        var refused = !bucket.admit(wireBytes: 100, nowNanos: clock.monotonicNanos())
+        #expect(refused)
+        // The ten go out 2.5 ms late, together: the bucket has refilled to ten meanwhile.
+        clock.advance(nanos: 2_500_000)
+        bucket.sentTogether(packets: 10, wireBytes: 1_000, nowNanos: clock.monotonicNanos())
+        refused = !bucket.admit(wireBytes: 100, nowNanos: clock.monotonicNanos())
+        #expect(refused)
+        #expect(bucket.nanosUntilAdmissible(wireBytes: 100, nowNanos: clock.monotonicNanos()) == 100_000)
+        clock.advance(nanos: 100_000)
+        let admittedAgain = bucket.admit(wireBytes: 100, nowNanos: clock.monotonicNanos())
+        #expect(admittedAgain)
+    }
+
+    /// Sends on time keep the rate: admitting each packet as it comes and sending it 2 µs later
+    /// gives the same rate as without the accounting. (Not the same schedule to the
+    /// nanosecond: while the bucket is full, a send 2 µs after admission forgoes 2 µs of
+    /// refill, as a bucket debited on the wire would.)
+    @Test func onTimeSendsKeepTheRate() {
+        let clock = ManualTimeSource(monotonicNanos: 0)
+        var plain = TokenBucket(packetsPerSecond: 10_000, bitsPerSecond: 50_000_000, burstPackets: 10, burstBytes: 62_500, nowNanos: 0)
+        var accounted = plain
+        var plainCount = 0, accountedCount = 0
+        for _ in 0..<200_000 {    // a packet offered every 5 µs for one second
+            let now = clock.monotonicNanos()
+            if plain.admit(wireBytes: 600, nowNanos: now) { plainCount += 1 }
+            if accounted.admit(wireBytes: 600, nowNanos: now) {
+                accountedCount += 1
+                accounted.sentTogether(packets: 1, wireBytes: 600, nowNanos: now + 2_000)
+            }
+            clock.advance(nanos: 5_000)
+        }
+        #expect(plainCount >= 10_000 && plainCount <= 10_010)
+        #expect(abs(accountedCount - plainCount) <= 1, "accounted \(accountedCount), plain \(plainCount)")
+    }
+
+    /// The byte bucket is cut the same way, and a batch larger than the bucket leaves it empty,
+    /// not in debt.
+    @Test func theByteBucketIsCutAndNeverGoesIntoDebt() {
+        let clock = ManualTimeSource(monotonicNanos: 0)
+        var bucket = TokenBucket(packetsPerSecond: nil, bitsPerSecond: 8_000_000, burstBytes: 10_000, nowNanos: 0)
+        for _ in 0..<10 {
+            let admitted = bucket.admit(wireBytes: 1_000, nowNanos: 0)
+            #expect(admitted)
+        }
+        clock.advance(nanos: 50_000_000)   // refilled to 10,000 bytes and capped
+        bucket.sentTogether(packets: 10, wireBytes: 25_000, nowNanos: clock.monotonicNanos())
+        // Empty, not 15,000 bytes in debt: the next 1,000 bytes wait 1 ms at 1 MB/s.
+        #expect(bucket.nanosUntilAdmissible(wireBytes: 1_000, nowNanos: clock.monotonicNanos()) == 1_000_000)
+    }
 }

@@ -47,6 +47,11 @@ public protocol Port: AnyObject {
     var packetSequence: UInt64? { get }
     /// For ports serving readers (socket ports): who is connected and what slow readers skipped.
     var readerStatistics: ReaderStatistics? { get }
+    /// True when `write` only queues packets and `flush` puts them on the wire together (an
+    /// interface port's `sendmmsg` batches): a rate-limited port then accounts for them
+    /// leaving at the flush (`TokenBucket.sentTogether`), so a flush delayed by the scheduler
+    /// cannot turn into a burst larger than the bucket.
+    var sendsOnFlush: Bool { get }
 }
 
 extension Port {
@@ -58,6 +63,8 @@ extension Port {
     public var packetSequence: UInt64? { nil }
     /// Ports without readers.
     public var readerStatistics: ReaderStatistics? { nil }
+    /// Ports whose packets leave in `write` (or whose flush timing does not matter on a wire).
+    public var sendsOnFlush: Bool { false }
 }
 
 /// The readers of a port that serves a stream (a socket port): readers connected now, readers

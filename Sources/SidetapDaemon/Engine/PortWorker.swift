@@ -107,6 +107,20 @@ final class PortWorker: @unchecked Sendable {
         let shapes = self.shapes
         let timeSource = self.timeSource
         let sleep = PrecisionSleep.makeSleeper(for: timeSource)
+        // Packets written since the last flush: a rate-limited port that sends on flush
+        // accounts for them leaving together (`TokenBucket.sentTogether`), so a flush the
+        // scheduler delayed is no burst.
+        let accountsFlushes = limited && port.sendsOnFlush
+        var unflushedPackets = 0
+        var unflushedBytes = 0
+        func flushPort() {
+            do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
+            if accountsFlushes, unflushedPackets > 0 {
+                bucket!.sentTogether(packets: unflushedPackets, wireBytes: unflushedBytes, nowNanos: timeSource.monotonicNanos())
+            }
+            unflushedPackets = 0
+            unflushedBytes = 0
+        }
         while true {
             var consumed = 0
             var now = limited ? timeSource.monotonicNanos() : 0
@@ -118,7 +132,9 @@ final class PortWorker: @unchecked Sendable {
                         // A port that batches its writes sends what it holds before waiting, so
                         // the shaped rate is what leaves the port, not bursts of a whole batch.
                         if wait > 0 {
-                            do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
+                            flushPort()
+                            now = timeSource.monotonicNanos()
+                            wait = bucket!.nanosUntilAdmissible(wireBytes: Int(entry.length), nowNanos: now)
                         }
                         while wait > 0 && !stopRequested.load(ordering: .relaxed) {
                             let deadline = now &+ min(wait, 20_000_000)
@@ -138,6 +154,8 @@ final class PortWorker: @unchecked Sendable {
                         try port.write(packet)
                         localSent &+= 1
                         localBytes &+= UInt64(entry.length)
+                        unflushedPackets &+= 1
+                        unflushedBytes &+= Int(entry.length)
                     } catch {
                         localErrors &+= 1
                         lastErrorCode = error
@@ -150,7 +168,7 @@ final class PortWorker: @unchecked Sendable {
                 publish()
             } else {
                 if dirty {
-                    do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
+                    flushPort()
                     dirty = false
                     publish()
                 }
@@ -163,7 +181,7 @@ final class PortWorker: @unchecked Sendable {
                 do throws(PortWriteError) { try port.tick(wallNanos: timeSource.wallNanos()) } catch { lastErrorCode = error }
             }
         }
-        do throws(PortWriteError) { try port.flush() } catch { lastErrorCode = error }
+        flushPort()
         do { try port.close() } catch { errorLock.withLock { $0 = "close: \(error)" } }
         publish()
     }
