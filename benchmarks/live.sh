@@ -18,14 +18,14 @@
 # removed by name at exit, trap included. Traffic exists only inside those links: host-side
 # ends get no address, IPv6 off, forwarding off.
 #
-# Knobs: W [/tmp/sidetap-live]  RUNS [3]  LIVE_SECS [3]  RATE_SECS [10]  PACKETS [150000]
+# Knobs: W [/tmp/sidetap-live]  RUNS [5]  LIVE_SECS [3]  RATE_SECS [10]  PACKETS [150000]
 #        SEED [20260101]  SIDETAP [.build/release/sidetap, built when missing]
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 W=${W:-/tmp/sidetap-live}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 LIVE_SECS=${LIVE_SECS:-3}
 RATE_SECS=${RATE_SECS:-10}
 PACKETS=${PACKETS:-150000}
@@ -217,16 +217,29 @@ for m in pps10k mbps50; do
 done
 
 # ========================================================================= 2. LIVE
+# The generator and the tool under test get a CPU each (taskset): on a 2-core machine an
+# unpinned generator competes with the tool, and "delivered" then measures how much CPU each
+# tool leaves the generator (a two-thread tool disturbs it more) instead of forwarding. Every
+# tool, Sidetap and peers alike, runs on TOOL_CPU with all its threads; tcpreplay on GEN_CPU.
+# Knobs GEN_CPU [0] and TOOL_CPU [1]; no pinning on a single-CPU machine.
+GEN_CPU=${GEN_CPU:-0}
+TOOL_CPU=${TOOL_CPU:-1}
+if [ "$(nproc)" -ge 2 ]; then
+  ON_GEN=(taskset -c "$GEN_CPU"); ON_TOOL=(taskset -c "$TOOL_CPU")
+  note "pinning: generator on CPU $GEN_CPU, tool under test on CPU $TOOL_CPU"
+else
+  ON_GEN=(); ON_TOOL=()
+fi
 # live_one TOOL -> LIVE_LINE="offered_kpps delivered0_kpps delivered1 delivered2 delivered3 loss% toolcpu%"
 live_one() {
   local tool=$1 tpid= tlog=$LOG/live_$1.log k
   : >"$tlog"
   case $tool in
-    sidetap_1port) "$SIDETAP" run "$W/configs/live-1port.yaml" >"$tlog" 2>&1 & tpid=$! ;;
-    sidetap_4port) "$SIDETAP" run "$W/configs/live-4port.yaml" >"$tlog" 2>&1 & tpid=$! ;;
-    daemonlogger)  daemonlogger -i "$IF_IN" -o "${IF_OUT[0]}" >"$tlog" 2>&1 & tpid=$! ;;
-    netsniff)      netsniff-ng --in "$IF_IN" --out "${IF_OUT[0]}" -s -S 64MiB --no-sock-mem -Q >"$tlog" 2>&1 & tpid=$! ;;
-    netsniff_k1000) netsniff-ng --in "$IF_IN" --out "${IF_OUT[0]}" -s -S 64MiB --no-sock-mem -Q -k 1000 >"$tlog" 2>&1 & tpid=$! ;;
+    sidetap_1port) "${ON_TOOL[@]}" "$SIDETAP" run "$W/configs/live-1port.yaml" >"$tlog" 2>&1 & tpid=$! ;;
+    sidetap_4port) "${ON_TOOL[@]}" "$SIDETAP" run "$W/configs/live-4port.yaml" >"$tlog" 2>&1 & tpid=$! ;;
+    daemonlogger)  "${ON_TOOL[@]}" daemonlogger -i "$IF_IN" -o "${IF_OUT[0]}" >"$tlog" 2>&1 & tpid=$! ;;
+    netsniff)      "${ON_TOOL[@]}" netsniff-ng --in "$IF_IN" --out "${IF_OUT[0]}" -s -S 64MiB --no-sock-mem -Q >"$tlog" 2>&1 & tpid=$! ;;
+    netsniff_k1000) "${ON_TOOL[@]}" netsniff-ng --in "$IF_IN" --out "${IF_OUT[0]}" -s -S 64MiB --no-sock-mem -Q -k 1000 >"$tlog" 2>&1 & tpid=$! ;;
     none) ;;
   esac
   [ -n "$tpid" ] && BGPIDS+=("$tpid")
@@ -235,7 +248,7 @@ live_one() {
   local -a s0=() s1=()
   i0=$(rd_if "$IF_IN" rx_packets); for k in 0 1 2 3; do s0[$k]=$(rd_sink $k rx_packets); done
   t0=$([ -n "$tpid" ] && pid_ticks "$tpid" || echo 0); g0=$(date +%s.%N)
-  out=$(timeout -s INT $((LIVE_SECS + 10)) ip netns exec "$NS_GEN" tcpreplay -i gen0 --topspeed -K --loop=0 --duration="$LIVE_SECS" --no-flow-stats "$CAP" 2>&1)
+  out=$(timeout -s INT $((LIVE_SECS + 10)) ip netns exec "$NS_GEN" "${ON_GEN[@]}" tcpreplay -i gen0 --topspeed -K --loop=0 --duration="$LIVE_SECS" --no-flow-stats "$CAP" 2>&1)
   echo "$out" >>"$LOG/gen_$tool.log"
   g1=$(date +%s.%N); t1=$([ -n "$tpid" ] && pid_ticks "$tpid" || echo 0)
   gsec=$(echo "$out" | sed -n 's/.*sent in \([0-9.]*\) seconds.*/\1/p' | head -1)
@@ -253,46 +266,57 @@ live_one() {
   LIVE_LINE="$(calc "$offered/$gsec/1000" 1) $(calc "${d[0]}/$gsec/1000" 1) $(calc "${d[1]}/$gsec/1000" 1) $(calc "${d[2]}/$gsec/1000" 1) $(calc "${d[3]}/$gsec/1000" 1) $(calc "($offered-${d[0]})*100/($offered>0?$offered:1)" 2) $(calc "($t1-$t0)*100/$HZ/($g1-$g0)" 0)"
 }
 
-declare -A DELIV LOSS
-live_set() {
-  local tool=$1 r busy line
-  local -a off=() d0=() d1=() d2=() d3=() loss=() cpu=() worst=()
-  busy=$(wait_quiet)
-  for r in $(seq 1 "$RUNS"); do
-    live_one "$tool"; line=$LIVE_LINE
-    echo "run $r $tool: offered_kpps delivered_kpps(sink0..3) loss% toolcpu% = $line" >>"$LOG/live_summary.txt"
-    set -- $line
-    off+=("$1"); d0+=("$2"); d1+=("$3"); d2+=("$4"); d3+=("$5"); loss+=("$6"); cpu+=("$7")
-    if [ "$tool" = sidetap_4port ]; then
-      worst+=("$(printf '%s\n' "$1" "$2" "$3" "$4" "$5" | awk 'NR==1{o=$1; next} {l=(o-$1)*100/(o>0?o:1); if(l>m)m=l} END{printf "%.2f", m}')")
-    fi
-  done
-  local nm="live_$tool"
-  if [ "$tool" = none ]; then
-    say "${nm}_gen_rate" "$(med "${off[@]}")" "kpps (tcpreplay --topspeed alone; runs: ${off[*]}; machine busy before ${busy} %)"
-    return
-  fi
-  say "${nm}_offered" "$(med "${off[@]}")" "kpps (runs: ${off[*]})"
+declare -A DELIV LOSS OFF D0 D1 D2 D3 LS CPU WORST BUSY
+# live_record TOOL ROUND: one run of TOOL, its figures appended to TOOL's lists.
+live_record() {
+  local tool=$1 round=$2 line
+  BUSY[$tool]="${BUSY[$tool]:-}$(wait_quiet) "
+  live_one "$tool"; line=$LIVE_LINE
+  echo "run $round $tool: offered_kpps delivered_kpps(sink0..3) loss% toolcpu% = $line" >>"$LOG/live_summary.txt"
+  set -- $line
+  OFF[$tool]+="$1 "; D0[$tool]+="$2 "; D1[$tool]+="$3 "; D2[$tool]+="$4 "; D3[$tool]+="$5 "; LS[$tool]+="$6 "; CPU[$tool]+="$7 "
   if [ "$tool" = sidetap_4port ]; then
-    local k runs
-    for k in 0 1 2 3; do
-      runs=$(eval "echo \${d$k[*]}")
-      say "${nm}_delivered_port$k" "$(med $runs)" "kpps (runs: $runs)"
-    done
-    say "${nm}_loss_worst_port" "$(med "${worst[@]}")" "% (median over runs of the worst port's loss; runs: ${worst[*]})"
-    DELIV[$tool]=$(med "${d0[@]}" "${d1[@]}" "${d2[@]}" "${d3[@]}")
-    LOSS[$tool]=$(med "${worst[@]}")
-    P4=("$(med "${d0[@]}")" "$(med "${d1[@]}")" "$(med "${d2[@]}")" "$(med "${d3[@]}")")
-  else
-    say "${nm}_delivered" "$(med "${d0[@]}")" "kpps (runs: ${d0[*]})"
-    say "${nm}_loss" "$(med "${loss[@]}")" "% (runs: ${loss[*]})"
-    DELIV[$tool]=$(med "${d0[@]}"); LOSS[$tool]=$(med "${loss[@]}")
+    WORST[$tool]+="$(printf '%s\n' "$1" "$2" "$3" "$4" "$5" | awk 'NR==1{o=$1; next} {l=(o-$1)*100/(o>0?o:1); if(l>m)m=l} END{printf "%.2f", m}') "
   fi
-  say "${nm}_tool_cpu" "$(med "${cpu[@]}")" "% of one core (machine busy before ${busy} %)"
 }
 
-note "== 2. live forwarding: tcpreplay --topspeed -K --loop=0 in $NS_GEN -> $IF_IN -> [tool] -> ${IF_OUT[0]}(..3) -> $NS_SINK, $RUNS x $LIVE_SECS s"
-for t in none sidetap_1port sidetap_4port daemonlogger netsniff netsniff_k1000; do live_set "$t"; done
+# live_report TOOL: medians over TOOL's runs.
+live_report() {
+  local tool=$1 nm="live_$1" busy
+  busy=$(med ${BUSY[$tool]})
+  if [ "$tool" = none ]; then
+    say "${nm}_gen_rate" "$(med ${OFF[$tool]})" "kpps (tcpreplay --topspeed alone; runs: ${OFF[$tool]% }; machine busy before ${busy} %)"
+    return
+  fi
+  say "${nm}_offered" "$(med ${OFF[$tool]})" "kpps (runs: ${OFF[$tool]% })"
+  if [ "$tool" = sidetap_4port ]; then
+    say "${nm}_delivered_port0" "$(med ${D0[$tool]})" "kpps (runs: ${D0[$tool]% })"
+    say "${nm}_delivered_port1" "$(med ${D1[$tool]})" "kpps (runs: ${D1[$tool]% })"
+    say "${nm}_delivered_port2" "$(med ${D2[$tool]})" "kpps (runs: ${D2[$tool]% })"
+    say "${nm}_delivered_port3" "$(med ${D3[$tool]})" "kpps (runs: ${D3[$tool]% })"
+    say "${nm}_loss_worst_port" "$(med ${WORST[$tool]})" "% (median over runs of the worst port's loss; runs: ${WORST[$tool]% })"
+    DELIV[$tool]=$(med ${D0[$tool]} ${D1[$tool]} ${D2[$tool]} ${D3[$tool]})
+    LOSS[$tool]=$(med ${WORST[$tool]})
+    P4=("$(med ${D0[$tool]})" "$(med ${D1[$tool]})" "$(med ${D2[$tool]})" "$(med ${D3[$tool]})")
+  else
+    say "${nm}_delivered" "$(med ${D0[$tool]})" "kpps (runs: ${D0[$tool]% })"
+    say "${nm}_loss" "$(med ${LS[$tool]})" "% (runs: ${LS[$tool]% })"
+    DELIV[$tool]=$(med ${D0[$tool]}); LOSS[$tool]=$(med ${LS[$tool]})
+  fi
+  say "${nm}_tool_cpu" "$(med ${CPU[$tool]})" "% of one core (machine busy before ${busy} %)"
+}
+
+# Interleaved rounds: in each round every tool runs once, in an order rotated by one per round,
+# so a slow phase of the shared machine (and of the generator sharing it) falls on all tools
+# alike instead of on whichever ran all its runs at that time.
+LIVE_TOOLS=(none sidetap_1port sidetap_4port daemonlogger netsniff netsniff_k1000)
+note "== 2. live forwarding: tcpreplay --topspeed -K --loop=0 in $NS_GEN -> $IF_IN -> [tool] -> ${IF_OUT[0]}(..3) -> $NS_SINK, $RUNS interleaved rounds x $LIVE_SECS s"
+for r in $(seq 1 "$RUNS"); do
+  for k in $(seq 0 $(( ${#LIVE_TOOLS[@]} - 1 ))); do
+    live_record "${LIVE_TOOLS[$(( (k + r - 1) % ${#LIVE_TOOLS[@]} ))]}" "$r"
+  done
+done
+for t in "${LIVE_TOOLS[@]}"; do live_report "$t"; done
 grep -h -i -E "packets=|drop|error" "$LOG/live_sidetap_1port.log" "$LOG/live_sidetap_4port.log" 2>/dev/null | tail -8 | sed 's/^/# sidetap summary (last runs): /' | tee -a "$RESULTS" >&2
 
 # targets
