@@ -112,7 +112,7 @@ let package = Package(
         ),
         .target(
             name: "SidetapTestKit",
-            dependencies: ["SidetapCore", "SidetapPcap", "SidetapTraffic"],
+            dependencies: ["SidetapCore", "SidetapPcap", "SidetapTraffic", "CSidetapLinux"],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -6,6 +6,7 @@
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -84,4 +85,8 @@ int CSidetapLinux_sendFrames(int fd, const void *const *frames, const unsigned *
 int CSidetapLinux_bypassQdisc(int fd) {
     int one = 1;
     return setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+}
+
+int CSidetapLinux_spawnAddChdir(void *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
 }

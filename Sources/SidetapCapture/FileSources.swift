@@ -18,7 +18,8 @@ public enum FileSources {
     ///
     /// With `.auto`, a classic pcap file is read in place through a mapping
     /// (`MappedPcapFileSource`) and any other file through libpcap (`PcapFileSource`); both
-    /// deliver the same packets.
+    /// deliver the same packets. A named pipe is opened once, here, and read from that handle
+    /// (so a writer such as `tcpdump -w FIFO` is read from its first byte).
     public static func open(
         path: String, name: String, guest: String? = nil, reader: FileReader = .auto,
         sourceIndex: UInt16 = 0
@@ -29,6 +30,11 @@ public enum FileSources {
         case .mmap:
             return try MappedPcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex)
         case .auto:
+            // Only a regular file can be mapped; a named pipe or a device is read by libpcap,
+            // opened once (probing it for the mapped reader first would consume its header).
+            guard FileIO.isRegularFile(path) else {
+                return try PcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex)
+            }
             let plan = try MappedPcapFileSource.plan(path: path)
             if case .mapped = plan.reader {
                 return try MappedPcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex, populate: false, plan: plan)

@@ -17,14 +17,19 @@ public final class PcapFileSource: PacketSource {
     public var bytesOutliveDelivery: Bool { false }
 
     private var capture: OfflineCapture?
+    /// The handle `init` opened to learn the file's link type, kept for the first `open()`:
+    /// a named pipe can be read only once (opening it again would wait for another writer
+    /// and miss the header this handle already read).
+    private var probed: OfflineCapture?
     private var finished = false
     private let state = SourceState()
 
     /// Checks that libpcap reads `path` and learns its link type and snapshot length; the
-    /// file is read after `open()`. Throws libpcap's reason when it refuses the file.
+    /// file is read after `open()`, from the handle opened here. Throws libpcap's reason when
+    /// it refuses the file.
     public init(path: String, name: String, guest: String? = nil, sourceIndex: UInt16 = 0) throws(FileSourceError) {
         let probe = try Self.openCapture(path)
-        defer { probe.close() }
+        probed = probe
         self.path = path
         self.sourceIndex = sourceIndex
         self.description = SourceDescription(
@@ -40,10 +45,16 @@ public final class PcapFileSource: PacketSource {
         }
     }
 
-    /// Opens the file for reading from its first packet; does nothing when already open.
+    /// Opens the file for reading from its first packet (the first time with the handle `init`
+    /// opened); does nothing when already open.
     public func open() throws {
         guard capture == nil else { return }
-        capture = try Self.openCapture(path)
+        if let probed {
+            capture = probed
+            self.probed = nil
+        } else {
+            capture = try Self.openCapture(path)
+        }
         finished = false
         state.resetStop()
     }
@@ -81,6 +92,8 @@ public final class PcapFileSource: PacketSource {
 
     /// Closes the libpcap handle; a later `open()` reads the file again from the start.
     public func close() {
+        probed?.close()
+        probed = nil
         capture?.close()
         capture = nil
     }

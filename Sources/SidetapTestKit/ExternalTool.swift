@@ -2,7 +2,8 @@ import Foundation
 
 /// Runs an external program (tcpdump, tshark, the `sidetap` executable) for a test and
 /// collects what it printed; both output pipes are drained concurrently so a chatty program
-/// never blocks.
+/// never blocks. The program is a `ChildProcess` (posix_spawn, waitpid): an empty signal
+/// mask, and an exit that is never missed.
 public enum ExternalTool {
     /// What a finished program left behind.
     public struct Output: Sendable {
@@ -24,41 +25,34 @@ public enum ExternalTool {
     /// given, and terminates the program once `timeout` seconds have passed.
     public static func run(_ executable: String, _ arguments: [String], directory: String? = nil,
                            interruptAfter: Double? = nil, timeout: Double = 120) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let child = try ChildProcess([executable] + arguments, directory: directory,
+                                     standardOutput: .pipe, standardError: .pipe)
         final class Box: @unchecked Sendable { var data = Data() }
         let outBox = Box()
         let errBox = Box()
         let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        for (handle, box) in [(child.standardOutput, outBox), (child.standardError, errBox)] {
+            guard let handle else { continue }
+            group.enter()
+            DispatchQueue.global().async { box.data = handle.readDataToEndOfFile(); group.leave() }
+        }
         let started = Date()
         var interrupted = false
-        while process.isRunning {
+        while child.isRunning {
             let elapsed = Date().timeIntervalSince(started)
             if let after = interruptAfter, !interrupted, elapsed >= after {
-                kill(process.processIdentifier, SIGINT)
+                child.signal(SIGINT)
                 interrupted = true
             }
             if elapsed > timeout {
-                process.terminate()
+                child.signal(SIGTERM)
                 break
             }
             usleep(5_000)
         }
-        process.waitUntilExit()
+        let status = child.wait(atMost: 10)
         group.wait()
-        return Output(status: process.terminationStatus,
+        return Output(status: status,
                       stdout: String(decoding: outBox.data, as: UTF8.self),
                       stderr: String(decoding: errBox.data, as: UTF8.self))
     }

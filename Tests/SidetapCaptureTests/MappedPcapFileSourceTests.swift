@@ -315,4 +315,34 @@ import Testing
         // A packet whose page was taken down reads back from the page cache, unchanged.
         #expect(Array(packets[10].bytes) == pattern(984, seed: 10))
     }
+
+    /// A named pipe (`mkfifo`; a writer such as `tcpdump -w FIFO`) is opened once and read
+    /// from its first byte: the source probes it for its link type with the handle it then
+    /// reads, instead of probing, closing and opening again (which lost the header).
+    @Test func aNamedPipeIsReadFromItsFirstPacket() throws {
+        var file = PcapFileBuilder()
+        for i in 0..<5 { file.packet(seconds: UInt32(100 + i), fraction: 0, data: pattern(60 + i, seed: UInt8(i))) }
+        let bytes = file.bytes
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sidetap-fifo-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let fifo = directory + "/capture.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // The writer opens its end (which waits for the reader) and writes the whole capture.
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: fifo) else { return }
+            handle.write(Data(bytes))
+            try? handle.close()
+        }
+        writer.start()
+        let source = try FileSources.open(path: fifo, name: "pipe")
+        #expect(!source.bytesOutliveDelivery)
+        #expect(source.description.linkType == .ethernet)
+        try source.open()
+        defer { source.close() }
+        var copies: [[UInt8]] = []
+        while case .delivered = try source.poll(limit: 2, { copies.append(Array($0.bytes)) }) {}
+        #expect(copies == (0..<5).map { pattern(60 + $0, seed: UInt8($0)) })
+        #expect(source.lastProblem == nil)
+    }
 }

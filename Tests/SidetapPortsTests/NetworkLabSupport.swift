@@ -136,66 +136,9 @@ final class PortLab {
     }
 }
 
-/// A child process started with posix_spawn and an empty signal mask. (Foundation's Process
-/// hands children the spawning thread's mask, in which the test runner's threads block
-/// SIGINT and SIGTERM, so tcpdump could never be told to stop.)
-final class SpawnedProcess {
-    let pid: pid_t
-    private var status: Int32?
-
-    init(_ arguments: [String], standardError: String) throws {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        let cArguments = arguments.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, arguments[0], &actions, &attributes, cArguments, environ)
-        guard result == 0 else { throw SystemError(code: result, operation: "posix_spawn", path: arguments[0]) }
-        pid = child
-    }
-
-    var isRunning: Bool {
-        guard status == nil else { return false }
-        var raw: Int32 = 0
-        if waitpid(pid, &raw, WNOHANG) == pid { status = raw; return false }
-        return true
-    }
-
-    /// Sends SIGINT, waits up to `seconds`, then SIGKILL.
-    func stop(within seconds: Double = 10) {
-        guard isRunning else { return }
-        kill(pid, SIGINT)
-        let deadline = Date().addingTimeInterval(seconds)
-        while isRunning, Date() < deadline { usleep(10_000) }
-        if isRunning {
-            kill(pid, SIGKILL)
-            var raw: Int32 = 0
-            waitpid(pid, &raw, 0)
-            status = raw
-        }
-    }
-
-    deinit { stop(within: 2) }
-}
-
 /// tcpdump writing what one interface of a lab namespace sees to a pcap file.
 final class LabCapture {
-    let process: SpawnedProcess
+    let process: ChildProcess
     let file: String
     let errorFile: String
 
@@ -206,7 +149,7 @@ final class LabCapture {
         var arguments = ["/usr/sbin/ip", "netns", "exec", lab.namespace(namespace), "/usr/bin/tcpdump", "-i", interface, "-nn", "-U", "--immediate-mode",
                          "-s", "0", "-Z", "root", "-w", file]
         if let direction { arguments += ["-Q", direction] }
-        process = try SpawnedProcess(arguments + [filter], standardError: errorFile)
+        process = try ChildProcess(arguments + [filter], standardError: .file(errorFile))
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             let text = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""

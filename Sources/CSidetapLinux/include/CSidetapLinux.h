@@ -44,6 +44,11 @@ int CSidetapLinux_sendFrames(int fd, const void *const *frames, const unsigned *
 /// to the device driver directly (setsockopt PACKET_QDISC_BYPASS). Returns 0, or -1 with errno.
 int CSidetapLinux_bypassQdisc(int fd);
 
+/// Adds a change of working directory to a posix_spawn file-actions list
+/// (posix_spawn_file_actions_addchdir_np, glibc 2.29+, which Swift's Glibc module does not
+/// declare). Returns 0 or an error number.
+int CSidetapLinux_spawnAddChdir(void *actions, const char *path);
+
 /// Drops the whole process, every thread, to user `uid`, group `gid` and the `groupCount`
 /// supplementary `groups`, keeping only the capabilities whose bits are set in `keep`
 /// (bit n = capability n) as permitted and effective; inheritable and ambient sets empty,
