@@ -1,5 +1,8 @@
 import CPcap
 import SidetapCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A pcap or pcapng file opened with libpcap (`pcap_open_offline_with_tstamp_precision`),
 /// timestamps in nanoseconds.
@@ -28,11 +31,19 @@ public final class OfflineCapture {
         self.path = path
         self.linkType = LinkType(dlt: pcap_datalink(handle))
         self.snaplen = Int(pcap_snapshot(handle))
-        // pcap_major_version is 2 for pcap; libpcap reports pcapng files as version 1.0 when
-        // read through its pcapng reader, so look at the magic number instead.
-        let magic = Self.magic(of: path)
-        self.isPcapng = magic == 0x0A0D_0D0A
-        self.fileTimestampDigits = (magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1) ? 9 : 6
+        // The magic number tells pcapng and the timestamp resolution apart. It is read again
+        // from a regular file only: a named pipe or a device can be read once, by libpcap, so
+        // there the version libpcap reports decides (1.0 for its pcapng reader, 2.x for pcap)
+        // and the resolution is taken as microseconds.
+        var status = stat()
+        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
+            let magic = Self.magic(of: path)
+            self.isPcapng = magic == 0x0A0D_0D0A
+            self.fileTimestampDigits = (magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1) ? 9 : 6
+        } else {
+            self.isPcapng = pcap_major_version(handle) == 1
+            self.fileTimestampDigits = 6
+        }
     }
 
     deinit { close() }

@@ -21,6 +21,8 @@ public final class ChildProcess: @unchecked Sendable {
         case file(String)
         /// A pipe; its read end is `standardOutput` / `standardError`.
         case pipe
+        /// For standard error: wherever standard output goes.
+        case standardOutput
     }
 
     public let pid: pid_t
@@ -56,6 +58,9 @@ public final class ChildProcess: @unchecked Sendable {
                 return nil
             case .file(let path):
                 posix_spawn_file_actions_addopen(&actions, descriptor, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+                return nil
+            case .standardOutput:
+                posix_spawn_file_actions_adddup2(&actions, 1, descriptor)
                 return nil
             case .pipe:
                 var ends: [Int32] = [0, 0]
@@ -95,7 +100,8 @@ public final class ChildProcess: @unchecked Sendable {
         return true
     }
 
-    /// The exit status (or 128 + signal for a child a signal ended); nil while it runs.
+    /// The exit status (or 128 + signal for a child a signal ended); -1 when something else
+    /// reaped it (status unknown); nil while it runs.
     public var exitStatus: Int32? {
         guard !isRunning, let raw = status else { return nil }
         if raw < 0 { return -1 }

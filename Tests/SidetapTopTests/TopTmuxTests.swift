@@ -37,46 +37,27 @@ import Glibc
 
         /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts). The
         /// output goes through a file, not a pipe: the server that `new-session` starts keeps the
-        /// client's descriptors, so a pipe would never reach its end.
-        /// `tmux -L NAME -f CONF ARGS` (the configuration is read when the server starts). The
-        /// output goes through a file, not a pipe: the server that `new-session` starts keeps the
-        /// client's descriptors, so a pipe would never reach its end. Spawned and reaped here
-        /// (posix_spawn, waitpid on its pid) rather than through Foundation's Process, whose
-        /// exit monitor did not see the `new-session` client end.
+        /// client's descriptors, so a pipe would never reach its end. A `ChildProcess`
+        /// (posix_spawn, waitpid on its pid) rather than Foundation's Process, whose exit
+        /// monitor did not see the `new-session` client end.
         @discardableResult
         func run(_ arguments: [String], check: Bool = true) throws -> String {
             let output = configuration + ".out-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: output) }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            let argv = [tmux, "-L", socketName, "-f", configuration] + arguments
-            var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-            defer { for pointer in cArguments { free(pointer) } }
-            var pid: pid_t = 0
-            let spawned = posix_spawn(&pid, tmux, &actions, nil, &cArguments, environ)
-            guard spawned == 0 else { throw TestError("tmux \(arguments.joined(separator: " ")): posix_spawn failed (\(spawned))") }
-            var status: Int32 = 0
+            // Spawned with an empty signal mask (`ChildProcess`): a server that inherited the
+            // test runner's blocked signals outlived `kill-server` with its pane.
+            let child = try ChildProcess([tmux, "-L", socketName, "-f", configuration] + arguments,
+                                         standardOutput: .file(output), standardError: .standardOutput)
             let deadline = Date().addingTimeInterval(30)
-            var reaped = false
-            while !reaped {
-                let result = waitpid(pid, &status, WNOHANG)
-                if result == pid { reaped = true; break }
-                if result < 0 { break }   // reaped elsewhere: the status is unknown
-                if Date() > deadline {
-                    Glibc.kill(pid, SIGKILL)
-                    _ = waitpid(pid, &status, 0)
-                    throw TestError("tmux \(arguments.joined(separator: " ")): no exit within 30 s")
-                }
-                usleep(10_000)
+            while child.isRunning, Date() < deadline { usleep(10_000) }
+            if child.isRunning {
+                child.wait(atMost: 0)
+                throw TestError("tmux \(arguments.joined(separator: " ")): no exit within 30 s")
             }
+            let status = child.exitStatus ?? -1
             let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-            let exitCode = (status >> 8) & 0xFF, signaled = status & 0x7F != 0
-            if check && reaped && (signaled || exitCode != 0) {
-                throw TestError("tmux \(arguments.joined(separator: " ")): exit \(exitCode): \(text)")
+            if check && status > 0 {   // -1: reaped elsewhere, status unknown
+                throw TestError("tmux \(arguments.joined(separator: " ")): exit \(status): \(text)")
             }
             return text
         }
