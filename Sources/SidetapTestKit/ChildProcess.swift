@@ -135,6 +135,24 @@ public final class ChildProcess: @unchecked Sendable {
         wait(atMost: seconds)
     }
 
+    // The names tests used with Foundation's Process.
+
+    /// The child's process id.
+    public var processIdentifier: pid_t { pid }
+
+    /// Sends SIGTERM.
+    public func terminate() { signal(SIGTERM) }
+
+    /// Sends SIGINT.
+    public func interrupt() { signal(SIGINT) }
+
+    /// Waits for the child to exit: at most a minute, then it is killed, so a test never
+    /// hangs on a child that ignores its signals.
+    public func waitUntilExit() { wait(atMost: 60) }
+
+    /// The exit status once it has exited (`exitStatus`), -1 before.
+    public var terminationStatus: Int32 { exitStatus ?? -1 }
+
     deinit { stop(within: 2) }
 }
 

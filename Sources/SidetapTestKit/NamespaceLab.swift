@@ -57,23 +57,12 @@ public final class NamespaceLab: @unchecked Sendable {
     }
 
     /// Starts a command inside a lab namespace in the background; its standard output and
-    /// error go to the file `output` when given (created or emptied), else nowhere.
-    public func spawn(in name: String, _ command: [String], output: String? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.ip)
-        process.arguments = ["netns", "exec", namespace(name)] + command
-        process.standardInput = FileHandle.nullDevice
-        if let output {
-            FileManager.default.createFile(atPath: output, contents: nil)
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-            process.standardOutput = handle
-            process.standardError = handle
-        } else {
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-        }
-        try process.run()
-        return process
+    /// error go to the file `output` when given (created or emptied), else nowhere. A
+    /// `ChildProcess`: an empty signal mask, reaped by its own pid.
+    public func spawn(in name: String, _ command: [String], output: String? = nil) throws -> ChildProcess {
+        try ChildProcess([Self.ip, "netns", "exec", namespace(name)] + command,
+                         standardOutput: output.map { .file($0) } ?? .discard,
+                         standardError: output == nil ? .discard : .standardOutput)
     }
 
     /// Adds a namespace with its loopback up.

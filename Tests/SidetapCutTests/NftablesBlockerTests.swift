@@ -16,7 +16,7 @@ import Testing
         let client: IPAddress, server: IPAddress
         let client6: IPAddress?, server6: IPAddress?
         let blocker: NftablesBlocker
-        private var serverProcess: Process?
+        private var serverProcess: ChildProcess?
 
         static let port: UInt16 = 5000
         /// The system python3 when present (a pyenv shim on PATH costs a second per start).

@@ -12,8 +12,8 @@ final class CutLab: @unchecked Sendable {
     let clientAddress: String
     let serverAddress: String
     let subnet: String
-    private var helpers: [Process] = []
-    private var sidetap: Process?
+    private var helpers: [ChildProcess] = []
+    private var sidetap: ChildProcess?
 
     static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
 
@@ -54,7 +54,7 @@ final class CutLab: @unchecked Sendable {
 
     /// Starts a program inside a lab namespace, its output into `log` in the lab directory.
     @discardableResult
-    func start(in namespace: String, _ command: [String], log: String) throws -> Process {
+    func start(in namespace: String, _ command: [String], log: String) throws -> ChildProcess {
         let process = try lab.spawn(in: namespace, command, output: directory + "/" + log)
         helpers.append(process)
         return process

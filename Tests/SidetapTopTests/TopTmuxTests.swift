@@ -102,7 +102,7 @@ import Glibc
         let directory = NSTemporaryDirectory() + "sidetap-top-\(lab.prefix)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let tmux = try Tmux(socketName: "sttop-\(lab.prefix)", directory: directory)
-        var processes: [Process] = []
+        var processes: [ChildProcess] = []
         defer {
             tmux.kill()
             for process in processes where process.isRunning {
