@@ -137,34 +137,30 @@ final class EventLog: @unchecked Sendable {
     func count(_ kind: LiveSourceEvent.Kind) -> Int { all.filter { $0.kind == kind }.count }
 }
 
-/// tcpdump writing a nanosecond pcap of one interface in the background.
+/// tcpdump writing a nanosecond pcap of one interface in the background (a `ChildProcess`:
+/// reaped by its own pid, so a missed exit cannot hang the test).
 final class TcpdumpCapture {
-    let process = Process()
+    let process: ChildProcess
     let path: String
     private let errorPath: String
 
     init(interface: String, expression: String, path: String) throws {
         self.path = path
         errorPath = path + ".stderr"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tcpdump")
-        process.arguments = ["-i", interface, "-Z", "root", "-U", "-n", "--time-stamp-precision=nano", "-w", path, expression]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        try process.run()
+        process = try ChildProcess(["/usr/bin/tcpdump", "-i", interface, "-Z", "root", "-U", "-n", "--time-stamp-precision=nano", "-w", path, expression],
+                                   standardError: .file(errorPath))
         guard eventually(10, { (try? String(contentsOfFile: errorPath, encoding: .utf8))?.contains("listening on") == true }) else {
-            process.terminate()
+            process.stop(within: 1)
             throw LabFailure("tcpdump did not start: \((try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")")
         }
     }
 
-    /// Stops tcpdump once everything it captured is in its file. The test runner blocks
-    /// SIGINT and SIGTERM and a spawned child inherits that mask, so tcpdump would ignore them;
-    /// with `-U` every packet is already written when it is captured, so SIGKILL loses nothing.
+    /// Stops tcpdump once everything it captured is in its file: with `-U` every packet is
+    /// written as it is captured, so SIGKILL loses nothing.
     func finish() {
         usleep(200_000)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait(atMost: 10)
         try? FileManager.default.removeItem(atPath: errorPath)
     }
 }
