@@ -127,13 +127,8 @@ import Testing
         let socket = dir + "/control.sock"
         try TestSupport.writeOnePortJob(dir, packets: 3000, port: "name: web, kind: discard", rules: "accept tcp\n", options: "options: { control_socket: \(socket) }\n")
         // A paced replay keeps Sidetap running for 6 s; stats is read while it runs.
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: sidetap)
-        daemon.arguments = ["replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "500"]
-        daemon.standardOutput = FileHandle.nullDevice
-        daemon.standardError = FileHandle.nullDevice
-        try daemon.run()
-        defer { if daemon.isRunning { daemon.terminate() } }
+        let daemon = try ChildProcess([sidetap, "replay", dir + "/in.pcap", "--config", dir + "/c.yaml", "--pps", "500"])
+        defer { daemon.stop(within: 5) }
         var waited = 0
         while !FileManager.default.fileExists(atPath: socket) && waited < 100 { usleep(50_000); waited += 1 }
         usleep(300_000)

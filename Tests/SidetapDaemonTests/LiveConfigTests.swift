@@ -120,17 +120,11 @@ import Testing
 
         // tcpdump on the same interface, started first.
         let reference = dir + "/tcpdump.pcap"
-        let tcpdump = Process()
-        tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/tcpdump")
-        tcpdump.arguments = ["-i", guestHost, "-Z", "root", "-U", "-n", "--time-stamp-precision=nano", "-w", reference, "icmp"]
-        tcpdump.standardOutput = FileHandle.nullDevice
-        tcpdump.standardError = FileHandle.nullDevice
-        try tcpdump.run()
+        let tcpdump = try ChildProcess(["/usr/bin/tcpdump", "-i", guestHost, "-Z", "root", "-U", "-n", "--time-stamp-precision=nano", "-w", reference, "icmp"])
         defer {
-            // The test runner blocks SIGINT/SIGTERM and children inherit it; -U already wrote
-            // every packet, so SIGKILL loses nothing.
-            kill(tcpdump.processIdentifier, SIGKILL)
-            tcpdump.waitUntilExit()
+            // -U already wrote every packet, so SIGKILL loses nothing.
+            tcpdump.signal(SIGKILL)
+            tcpdump.wait(atMost: 10)
         }
 
         // Traffic once sidetap has had time to start; SIGINT after it.
