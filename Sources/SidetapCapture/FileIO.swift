@@ -29,11 +29,4 @@ enum FileIO {
         }
         return total
     }
-
-    /// True when `path` names a regular file (one that can be mapped); `stat(2)`.
-    static func isRegularFile(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return false }
-        return info.st_mode & S_IFMT == S_IFREG
-    }
 }

@@ -32,7 +32,7 @@ public enum FileSources {
         case .auto:
             // Only a regular file can be mapped; a named pipe or a device is read by libpcap,
             // opened once (probing it for the mapped reader first would consume its header).
-            guard FileIO.isRegularFile(path) else {
+            guard FileStatus.isRegularFile(path) else {
                 return try PcapFileSource(path: path, name: name, guest: guest, sourceIndex: sourceIndex)
             }
             let plan = try MappedPcapFileSource.plan(path: path)

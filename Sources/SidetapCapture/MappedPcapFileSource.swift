@@ -80,7 +80,7 @@ public final class MappedPcapFileSource: PacketSource {
         if probe.isPcapng {
             return Plan(reader: .libpcap("not a classic pcap file (pcapng)"))
         }
-        guard FileIO.isRegularFile(path) else {
+        guard FileStatus.isRegularFile(path) else {
             return Plan(reader: .libpcap("not a regular file, it cannot be mapped"))
         }
         guard let format = ClassicPcapFormat(path: path) else {

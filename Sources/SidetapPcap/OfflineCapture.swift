@@ -1,8 +1,5 @@
 import CPcap
 import SidetapCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A pcap or pcapng file opened with libpcap (`pcap_open_offline_with_tstamp_precision`),
 /// timestamps in nanoseconds.
@@ -35,8 +32,7 @@ public final class OfflineCapture {
         // from a regular file only: a named pipe or a device can be read once, by libpcap, so
         // there the version libpcap reports decides (1.0 for its pcapng reader, 2.x for pcap)
         // and the resolution is taken as microseconds.
-        var status = stat()
-        if stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG {
+        if FileStatus.isRegularFile(path) {
             let magic = Self.magic(of: path)
             self.isPcapng = magic == 0x0A0D_0D0A
             self.fileTimestampDigits = (magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1) ? 9 : 6
