@@ -77,12 +77,7 @@ public struct TokenBucket: Sendable {
     @inlinable
     public mutating func admit(wireBytes: Int, nowNanos: Int64) -> Bool {
         if isUnlimited { return true }
-        if nowNanos > lastNanos {
-            let elapsed = Int128(nowNanos) - Int128(lastNanos)
-            lastNanos = nowNanos
-            if packetCapacity > 0 { packetLevel = min(packetCapacity, packetLevel + elapsed * packetRate) }
-            if bitCapacity > 0 { bitLevel = min(bitCapacity, bitLevel + elapsed * bitRate) }
-        }
+        refill(to: nowNanos)
         if packetCapacity > 0, packetLevel < Self.unit { return false }
         let bitCost = Int128(max(0, wireBytes)) * 8 * Self.unit
         if bitCapacity > 0, bitLevel < min(bitCost, bitCapacity) { return false }
@@ -105,16 +100,21 @@ public struct TokenBucket: Sendable {
     @inlinable
     public mutating func sentTogether(packets: Int, wireBytes: Int, nowNanos: Int64) {
         if isUnlimited || packets <= 0 { return }
-        if nowNanos > lastNanos {
-            let elapsed = Int128(nowNanos) - Int128(lastNanos)
-            lastNanos = nowNanos
-            if packetCapacity > 0 { packetLevel = min(packetCapacity, packetLevel + elapsed * packetRate) }
-            if bitCapacity > 0 { bitLevel = min(bitCapacity, bitLevel + elapsed * bitRate) }
-        }
+        refill(to: nowNanos)
         // A batch larger than the bucket (the port's own batch limit under a large burst)
         // leaves it empty, never in debt.
         if packetCapacity > 0 { packetLevel = min(packetLevel, max(0, packetCapacity - Int128(packets) * Self.unit)) }
         if bitCapacity > 0 { bitLevel = min(bitLevel, max(0, bitCapacity - Int128(max(0, wireBytes)) * 8 * Self.unit)) }
+    }
+
+    /// Adds the tokens earned since the last refill, up to the capacities.
+    @inlinable
+    mutating func refill(to nowNanos: Int64) {
+        guard nowNanos > lastNanos else { return }
+        let elapsed = Int128(nowNanos) - Int128(lastNanos)
+        lastNanos = nowNanos
+        if packetCapacity > 0 { packetLevel = min(packetCapacity, packetLevel + elapsed * packetRate) }
+        if bitCapacity > 0 { bitLevel = min(bitCapacity, bitLevel + elapsed * bitRate) }
     }
 
     @inlinable
