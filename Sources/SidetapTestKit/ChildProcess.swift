@@ -111,7 +111,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends `signal` to the child if it still runs.
     public func signal(_ signal: Int32) {
-        if isRunning { kill(pid, signal) }
+        if isRunning { Glibc.kill(pid, signal) }
     }
 
     /// Waits for the child to exit, at most `seconds`, then kills it (SIGKILL) and reaps it.
@@ -121,17 +121,22 @@ public final class ChildProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while isRunning, Date() < deadline { usleep(5_000) }
         if isRunning {
-            kill(pid, SIGKILL)
+            Glibc.kill(pid, SIGKILL)
             var raw: Int32 = 0
             if waitpid(pid, &raw, 0) == pid { status = raw } else { status = -1 }
         }
         return exitStatus ?? -1
     }
 
+    /// Ends the child at once (SIGKILL) and reaps it.
+    public func kill() {
+        wait(atMost: 0)
+    }
+
     /// Sends SIGINT, waits up to `seconds`, then SIGKILL.
     public func stop(within seconds: Double = 10) {
         guard isRunning else { return }
-        kill(pid, SIGINT)
+        Glibc.kill(pid, SIGINT)
         wait(atMost: seconds)
     }
 

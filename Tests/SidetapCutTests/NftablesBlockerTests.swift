@@ -89,11 +89,7 @@ import Testing
         }
 
         deinit {
-            // SIGKILL: a child started from a worker thread inherits its blocked SIGTERM.
-            if let server = serverProcess, server.isRunning {
-                kill(server.processIdentifier, SIGKILL)
-                server.waitUntilExit()
-            }
+            serverProcess?.kill()
             lab.cleanup()
         }
 

@@ -40,14 +40,8 @@ final class CutLab: @unchecked Sendable {
 
     /// Kills what the lab started (by process id), removes namespaces and files.
     func cleanup() {
-        if let sidetap, sidetap.isRunning {
-            kill(sidetap.processIdentifier, SIGKILL)
-            sidetap.waitUntilExit()
-        }
-        for process in helpers where process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        sidetap?.kill()
+        for process in helpers { process.kill() }
         lab.cleanup()
         TestSupport.cleanup(directory)
     }

@@ -105,10 +105,7 @@ import Glibc
         var processes: [ChildProcess] = []
         defer {
             tmux.kill()
-            for process in processes where process.isRunning {
-                Glibc.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
+            for process in processes { process.kill() }
             lab.cleanup()
             try? FileManager.default.removeItem(atPath: directory)
         }
@@ -213,8 +210,7 @@ import Glibc
         // Run 3: the daemon goes away (shown, retried), then SIGINT to top itself.
         try start(3)
         #expect(Self.wait(seconds: 30) { tmux.capture().contains("\nconnected\n") })
-        Glibc.kill(daemon.processIdentifier, SIGKILL)
-        daemon.waitUntilExit()
+        daemon.kill()
         #expect(Self.wait(seconds: 30) { tmux.capture().contains("CONNECTION LOST since") }, "\(tmux.capture())")
         let shellPid = tmux.format("#{pane_pid}")
         let children = try ExternalTool.run("/usr/bin/pgrep", ["-P", shellPid, "-f", "top --socket"]).stdout
