@@ -3,13 +3,14 @@
 # Debian/Ubuntu; needs root (or sudo). Swift itself must already be installed.
 set -euo pipefail
 # openssl and python3: the control-channel tests make certificates and hold real TCP connections.
-# libvirt-dev: guest sources look libvirt domains up (its test driver serves the tests; no daemon).
-# libnftables-dev: nftables blocks are sent in-process (after the privilege drop no child
-# process could get the capability to run nft).
+# libvirt-dev: the headers guest sources are built with, and (through its dependency libvirt0)
+# the library they load at run time to look domains up; its test driver serves the tests.
+# libnftables-dev: the same for nftables blocks, sent in-process through libnftables1 (after the
+# privilege drop no child process could get the capability to run nft).
 # systemd: systemd-analyze verifies the unit in dist/systemd (no running systemd needed);
 # make: `make install` and its test.
 # tmux: the `sidetap top` test drives the live view in a tmux pane.
-packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables hyperfine jq openssl python3 systemd make tmux)
+packages=(libpcap-dev libvirt-dev libnftables-dev pkg-config gcc tcpdump tshark iproute2 iputils-ping nftables openssl python3 systemd make tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
