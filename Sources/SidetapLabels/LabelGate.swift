@@ -10,7 +10,7 @@ import SidetapCore
 /// address owners is precomputed, and the pair is resolved once per flow through a small
 /// direct-mapped cache. No allocation, no lock; one writer (the source's thread).
 public final class LabelGate: @unchecked Sendable {
-    /// Label drops per port, published by the source's thread, read by anyone.
+    /// Label drops per port, published by the source's thread (`publishCounters`), read by anyone.
     public let dropped: [Counter]
 
     @usableFromInline let portCount: Int
@@ -114,9 +114,16 @@ public final class LabelGate: @unchecked Sendable {
             let port = refused.trailingZeroBitCount
             refused &= refused &- 1
             localDropped[port] &+= 1
-            counters[port]._withUnsafeGuaranteedRef { $0.publish(localDropped[port]) }
         }
         return selected & mask
+    }
+
+    /// Hands this thread's label-drop tallies over to `dropped`; call it from the source's
+    /// thread, once per batch (as the selector's and the rings' tallies are), not per packet.
+    public func publishCounters() {
+        for port in 0..<portCount {
+            counters[port]._withUnsafeGuaranteedRef { $0.publish(localDropped[port]) }
+        }
     }
 
     /// The cleared-port mask for a packet between `lower` and `upper`.

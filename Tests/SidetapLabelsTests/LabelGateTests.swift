@@ -39,6 +39,8 @@ import Testing
         #expect(db.admit(0b111, key: k, hash: 1) == 0b110)
         #expect(db.admit(0b001, key: k, hash: 1) == 0)
         #expect(db.admit(0, key: k, hash: 1) == 0)
+        db.publishCounters()
+        web.publishCounters()
         #expect(db.dropped.map(\.value) == [2, 0, 0])
         #expect(web.dropped.map(\.value) == [0, 0, 0])
     }
@@ -62,6 +64,7 @@ import Testing
         // A packet touching hr's address: PUBLIC ∨ SECRET B: only the A B port.
         #expect(web.admit(0b111, key: key("fd00::5", "fd00::9"), hash: 5) == 0b100)
         // Drops: web→fin twice on the public port, the hr address once on the public and A ports.
+        web.publishCounters()
         #expect(web.dropped.map(\.value) == [3, 1, 0])
     }
 

@@ -123,6 +123,7 @@ final class SourceWorker: @unchecked Sendable {
 
         func publishCounters() {
             selector.publishCounters()
+            labelGate?.publishCounters()
             packets.publish(localPackets)
             bytes.publish(localBytes)
             decodeIncomplete.publish(localIncomplete)
