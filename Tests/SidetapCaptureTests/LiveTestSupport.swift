@@ -20,7 +20,13 @@ final class GuestLab {
 
     /// Creates (or re-creates) the namespace's veth, bridges its host end, addresses it.
     func attach(_ name: String, address: String, createNamespace: Bool = false) throws {
-        if createNamespace { try lab.addNamespace(name) }
+        if createNamespace {
+            try lab.addNamespace(name)
+            // IPv4 only: an interface with IPv6 sends neighbour discovery and MLD by itself as it
+            // comes up, stray packets on a link the tests expect to be quiet. Set as the
+            // namespace's default before its veth end is created there.
+            _ = try lab.exec(in: name, ["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.all.disable_ipv6=1"])
+        }
         let host = lab.interface(String(name.prefix(3)) + "0")
         try lab.addVeth("eth0", in: name, host, in: nil)
         try lab.ip(["link", "set", host, "master", bridge])
